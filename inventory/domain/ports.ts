@@ -1,0 +1,62 @@
+import type { StockListQuery, StockPage, StockRecord } from "./stock.ts";
+
+/** Result of an atomic adjustment: the record before and after, or why nothing changed. */
+export type AdjustResult =
+  | { ok: true; before: StockRecord; after: StockRecord }
+  | { ok: false; reason: "not_found" }
+  | { ok: false; reason: "insufficient_stock"; available: number };
+
+export interface StockRepository {
+  /** Inserts a new record; throws StockAlreadyExistsError when the product already has one. */
+  create(record: StockRecord): Promise<StockRecord>;
+  get(productId: string): Promise<StockRecord | null>;
+  list(query: StockListQuery): Promise<StockPage>;
+  /**
+   * Adds `delta` (negative buys, positive restocks) in one atomic conditional update: never below 0,
+   * never above MAX_QUANTITY, no update lost under any concurrency.
+   */
+  adjust(productId: string, delta: number, at: Date): Promise<AdjustResult>;
+  /** Sets an absolute quantity atomically; `before` is the value it replaced. */
+  set(productId: string, quantity: number, at: Date): Promise<AdjustResult>;
+  /** Returns false when there was no record. */
+  delete(productId: string): Promise<boolean>;
+  /** Throws when the store cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A stored response for an Idempotency-Key, scoped by the key and the request fingerprint. */
+export interface IdempotentResponse {
+  status: number;
+  body: string;
+  headers: Record<string, string>;
+}
+
+export type IdempotencyClaim =
+  | { state: "claimed" }
+  | { state: "in_progress" }
+  | { state: "completed"; fingerprint: string; response: IdempotentResponse }
+  | { state: "mismatch" };
+
+export interface IdempotencyStore {
+  /**
+   * Atomically claims `key` for a request with `fingerprint` (hash of method, path and body).
+   * Exactly one concurrent caller gets "claimed"; the others see "in_progress", or "completed" with
+   * the stored response once it is saved, or "mismatch" when the key was used with another body.
+   */
+  claim(key: string, fingerprint: string, ttlMs: number): Promise<IdempotencyClaim>;
+  complete(key: string, response: IdempotentResponse, ttlMs: number): Promise<void>;
+  /** Releases a claim whose request failed without a stored answer, so a retry can run. */
+  release(key: string): Promise<void>;
+}
+
+export interface CatalogProduct {
+  id: string;
+  /** The products service's resource object, as served, for `include=product`. */
+  resource: Record<string, unknown>;
+}
+
+export interface ProductCatalog {
+  /** null when products answers 404; throws ProductCatalogUnavailableError after the retry budget. */
+  find(productId: string, requestId: string): Promise<CatalogProduct | null>;
+}

@@ -1,0 +1,17 @@
+/**
+ * What went wrong, in domain terms; the HTTP layer maps each kind to a status. Plain TypeScript so
+ * domain code can throw it without importing any framework.
+ */
+export type DomainErrorKind = "not_found" | "conflict" | "invalid" | "unavailable";
+
+export class DomainError extends Error {
+  constructor(
+    readonly kind: DomainErrorKind,
+    readonly code: string,
+    message: string,
+    readonly meta?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
