@@ -1,0 +1,45 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { AppEnv } from "./app_env.ts";
+import { ApiError } from "./errors.ts";
+import { type HealthOptions, healthRoutes } from "./health.ts";
+import type { Logger } from "./logger.ts";
+import { accessLog } from "./middleware/access_log.ts";
+import { apiKey } from "./middleware/api_key.ts";
+import { jsonApiContentNegotiation } from "./middleware/content_negotiation.ts";
+import { errorHandler, notFoundHandler } from "./middleware/error_handler.ts";
+import { echoRequestId, requestId } from "./middleware/request_id.ts";
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface ServiceAppOptions {
+  logger: Logger;
+  apiKey: string;
+  health: HealthOptions;
+}
+
+/**
+ * The stack both services share, in order: request id, access log, open health routes, API key,
+ * content negotiation, 1 MiB body limit. The caller mounts its resources on the returned app.
+ */
+export function createServiceApp(options: ServiceAppOptions): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.onError(errorHandler());
+  app.notFound(notFoundHandler());
+  app.use(requestId(), echoRequestId(), accessLog(options.logger));
+  app.route("/health", healthRoutes(options.health));
+  app.use(
+    apiKey({ key: options.apiKey }),
+    jsonApiContentNegotiation(),
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(413, {
+          code: "body_too_large",
+          detail: `The request body is over ${MAX_BODY_BYTES} bytes`,
+        });
+      },
+    }),
+  );
+  return app;
+}

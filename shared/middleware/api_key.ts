@@ -1,0 +1,27 @@
+import type { MiddlewareHandler } from "hono";
+import { timingSafeEqual } from "hono/utils/buffer";
+import type { AppEnv } from "../app_env.ts";
+import { ApiError } from "../errors.ts";
+
+export const API_KEY_HEADER = "X-API-Key";
+
+export interface ApiKeyOptions {
+  key: string;
+}
+
+/** Requires `X-API-Key` equal to the configured key, compared in constant time. */
+export function apiKey(options: ApiKeyOptions): MiddlewareHandler<AppEnv> {
+  return async function apiKey(c, next) {
+    const given = c.req.header(API_KEY_HEADER);
+    if (given === undefined || !(await timingSafeEqual(given, options.key))) {
+      throw new ApiError(401, {
+        code: "unauthorized",
+        detail: given === undefined
+          ? "The X-API-Key header is required"
+          : "The X-API-Key header is not valid",
+        source: { header: API_KEY_HEADER },
+      });
+    }
+    await next();
+  };
+}
