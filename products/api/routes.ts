@@ -1,0 +1,112 @@
+import { Hono } from "hono";
+import {
+  ApiError,
+  type AppEnv,
+  collectionDocument,
+  JSONAPI_MEDIA_TYPE,
+  methodNotAllowed,
+  parseQuery,
+  readResource,
+  resourceDocument,
+} from "@stockroom/shared";
+import type { ProductService } from "../application/product_service.ts";
+import { isUuid, type ProductSortField } from "../domain/product.ts";
+import {
+  createProductAttributes,
+  listProductsQuery,
+  noQuery,
+  singleProductQuery,
+  updateProductAttributes,
+} from "./schemas.ts";
+import { productResource } from "./serializer.ts";
+
+const JSON_API = { "Content-Type": JSONAPI_MEDIA_TYPE };
+
+function origin(url: string): string {
+  return new URL(url).origin;
+}
+
+/** A malformed id can name no product: 404 without touching the store. */
+function productId(id: string): string {
+  if (!isUuid(id)) {
+    throw new ApiError(404, { code: "product_not_found", detail: `Product ${id} not found` });
+  }
+  return id.toLowerCase();
+}
+
+export function productRoutes(service: ProductService): Hono<AppEnv> {
+  return new Hono<AppEnv>()
+    .post("/", async (c) => {
+      parseQuery(c, noQuery);
+      const input = await readResource(c, {
+        type: "products",
+        attributes: createProductAttributes,
+      });
+      if (input.id !== undefined && !isUuid(input.id)) {
+        throw new ApiError(422, {
+          code: "invalid_id",
+          detail: "A client-supplied id must be a UUID",
+          source: { pointer: "/data/id" },
+        });
+      }
+      const product = await service.create(
+        { ...input.attributes, id: input.id },
+        c.get("logger"),
+      );
+      const resource = productResource(product, origin(c.req.url));
+      return c.body(JSON.stringify(resourceDocument(resource)), 201, {
+        ...JSON_API,
+        Location: resource.links!.self,
+      });
+    })
+    .get("/", async (c) => {
+      const q = parseQuery(c, listProductsQuery);
+      const { number, size } = q.page;
+      const page = await service.list({
+        offset: (number - 1) * size,
+        limit: size,
+        sort: q.sort.map((s) => ({ field: s.field as ProductSortField, descending: s.descending })),
+        nameContains: q.filters.name as string | undefined,
+        minPrice: q.filters.min_price as number | undefined,
+        maxPrice: q.filters.max_price as number | undefined,
+      });
+      const base = origin(c.req.url);
+      const data = page.items.map((p) => productResource(p, base, q.fields.products));
+      return c.body(
+        JSON.stringify(collectionDocument(data, c.req.url, { number, size, total: page.total })),
+        200,
+        JSON_API,
+      );
+    })
+    .all("/", methodNotAllowed(["GET", "POST"]))
+    .get("/:id", async (c) => {
+      const q = parseQuery(c, singleProductQuery);
+      const { product, cache } = await service.get(productId(c.req.param("id")), c.get("logger"));
+      const resource = productResource(product, origin(c.req.url), q.fields.products);
+      return c.body(JSON.stringify(resourceDocument(resource)), 200, {
+        ...JSON_API,
+        "X-Cache": cache,
+      });
+    })
+    .patch("/:id", async (c) => {
+      parseQuery(c, noQuery);
+      const id = c.req.param("id");
+      const input = await readResource(c, {
+        type: "products",
+        id,
+        attributes: updateProductAttributes,
+      });
+      const product = await service.update(productId(id), input.attributes, c.get("logger"));
+      return c.body(
+        JSON.stringify(resourceDocument(productResource(product, origin(c.req.url)))),
+        200,
+        JSON_API,
+      );
+    })
+    .delete("/:id", async (c) => {
+      parseQuery(c, noQuery);
+      await service.delete(productId(c.req.param("id")), c.get("logger"));
+      return c.body(null, 204);
+    })
+    .all("/:id", methodNotAllowed(["GET", "PATCH", "DELETE"]));
+}

@@ -1,0 +1,113 @@
+import { withTimeout } from "@stockroom/shared/timeout";
+import type { EventLog, ProductCache, ProductRepository } from "../domain/ports.ts";
+import {
+  type NewProduct,
+  type Product,
+  ProductAlreadyExistsError,
+  type ProductChanges,
+  type ProductListQuery,
+  ProductNotFoundError,
+  type ProductPage,
+} from "../domain/product.ts";
+
+export interface ProductServiceDeps {
+  repository: ProductRepository;
+  cache: ProductCache;
+  /** 0 turns the cache off. */
+  cacheTtlSeconds: number;
+  /** How long a cache call may take before we read the database instead. */
+  cacheTimeoutMs?: number;
+  now?: () => Date;
+  newId?: () => string;
+}
+
+export interface GetResult {
+  product: Product;
+  cache: "HIT" | "MISS";
+}
+
+/** The products use cases: read-through caching, invalidation on change, structured events. */
+export class ProductService {
+  readonly #repo: ProductRepository;
+  readonly #cache: ProductCache;
+  readonly #ttl: number;
+  readonly #cacheTimeoutMs: number;
+  readonly #now: () => Date;
+  readonly #newId: () => string;
+
+  constructor(deps: ProductServiceDeps) {
+    this.#repo = deps.repository;
+    this.#cache = deps.cache;
+    this.#ttl = deps.cacheTtlSeconds;
+    this.#cacheTimeoutMs = deps.cacheTimeoutMs ?? 250;
+    this.#now = deps.now ?? (() => new Date());
+    this.#newId = deps.newId ?? (() => crypto.randomUUID());
+  }
+
+  async create(input: NewProduct, log: EventLog): Promise<Product> {
+    const id = input.id?.toLowerCase() ?? this.#newId();
+    const created = await this.#repo.create({ ...input, id }, this.#now().toISOString());
+    if (!created) throw new ProductAlreadyExistsError(id);
+    log.info({ product_id: id }, "product.created");
+    return created;
+  }
+
+  /** Cache first, then the repository; a failing cache is logged and skipped, never fatal. */
+  async get(id: string, log: EventLog): Promise<GetResult> {
+    const key = id.toLowerCase();
+    if (this.#ttl > 0) {
+      const cached = await this.#guard(() => this.#cache.get(key), "get", key, log);
+      if (cached) return { product: cached, cache: "HIT" };
+    }
+    const product = await this.#repo.findById(key);
+    if (!product) throw new ProductNotFoundError(id);
+    if (this.#ttl > 0) {
+      await this.#guard(() => this.#cache.set(product, this.#ttl), "set", key, log);
+    }
+    return { product, cache: "MISS" };
+  }
+
+  list(query: ProductListQuery): Promise<ProductPage> {
+    return this.#repo.list(query);
+  }
+
+  async update(id: string, changes: ProductChanges, log: EventLog): Promise<Product> {
+    const key = id.toLowerCase();
+    const updated = Object.keys(changes).length === 0
+      ? await this.#repo.findById(key)
+      : await this.#repo.update(key, changes, this.#now().toISOString());
+    if (!updated) throw new ProductNotFoundError(id);
+    await this.#invalidate(key, log);
+    log.info({ product_id: key, fields: Object.keys(changes) }, "product.updated");
+    return updated;
+  }
+
+  async delete(id: string, log: EventLog): Promise<void> {
+    const key = id.toLowerCase();
+    if (!(await this.#repo.delete(key))) throw new ProductNotFoundError(id);
+    await this.#invalidate(key, log);
+    log.info({ product_id: key }, "product.deleted");
+  }
+
+  async #invalidate(id: string, log: EventLog): Promise<void> {
+    // Even with the cache off now, entries from an earlier TTL may still be there.
+    await this.#guard(() => this.#cache.delete(id), "delete", id, log);
+  }
+
+  async #guard<T>(
+    call: () => Promise<T>,
+    operation: string,
+    id: string,
+    log: EventLog,
+  ): Promise<T | null> {
+    try {
+      return await withTimeout(call(), this.#cacheTimeoutMs, `cache ${operation}`);
+    } catch (err) {
+      log.warn(
+        { product_id: id, operation, error: err instanceof Error ? err.message : String(err) },
+        "cache.unavailable",
+      );
+      return null;
+    }
+  }
+}

@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import type { EventLog, ProductCache, ProductRepository } from "../domain/ports.ts";
+import {
+  type Product,
+  ProductAlreadyExistsError,
+  ProductNotFoundError,
+} from "../domain/product.ts";
+import { ProductService } from "./product_service.ts";
+
+const PRODUCT: Product = {
+  id: "00000000-0000-4000-8000-000000000001",
+  name: "Mug",
+  description: "",
+  price: 3,
+  createdAt: "2026-01-01T00:00:00.000Z",
+  updatedAt: "2026-01-01T00:00:00.000Z",
+};
+
+function fakeRepository(rows = new Map([[PRODUCT.id, PRODUCT]])): ProductRepository & {
+  reads: number;
+} {
+  return {
+    reads: 0,
+    create: (p, at) =>
+      Promise.resolve(
+        rows.has(p.id) ? null : { ...p, createdAt: at, updatedAt: at },
+      ),
+    findById(id) {
+      this.reads++;
+      return Promise.resolve(rows.get(id) ?? null);
+    },
+    list: () => Promise.resolve({ items: [...rows.values()], total: rows.size }),
+    update: (id, changes, at) =>
+      Promise.resolve(rows.has(id) ? { ...rows.get(id)!, ...changes, updatedAt: at } : null),
+    delete: (id) => Promise.resolve(rows.delete(id)),
+    ping: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+}
+
+type CacheBehaviour = "ok" | "fail" | "hang";
+
+function fakeCache(behaviour: CacheBehaviour = "ok"): ProductCache & { calls: string[] } {
+  const entries = new Map<string, Product>();
+  const calls: string[] = [];
+  const act = <T>(name: string, result: () => T): Promise<T> => {
+    calls.push(name);
+    if (behaviour === "fail") return Promise.reject(new Error("cache down"));
+    if (behaviour === "hang") return new Promise(() => {});
+    return Promise.resolve(result());
+  };
+  return {
+    calls,
+    get: (id) => act("get", () => entries.get(id) ?? null),
+    set: (p) => act("set", () => void entries.set(p.id, p)),
+    delete: (id) => act("delete", () => void entries.delete(id)),
+    ping: () => act("ping", () => undefined),
+    close: () => Promise.resolve(),
+  };
+}
+
+function recordingLog(): EventLog & { warnings: string[]; infos: string[] } {
+  const warnings: string[] = [];
+  const infos: string[] = [];
+  return {
+    warnings,
+    infos,
+    info: (_fields, message) => void infos.push(message),
+    warn: (_fields, message) => void warnings.push(message),
+  };
+}
+
+Deno.test("ProductService.get() reads through the cache: MISS, then HIT", async () => {
+  const repository = fakeRepository();
+  const service = new ProductService({ repository, cache: fakeCache(), cacheTtlSeconds: 60 });
+  const log = recordingLog();
+  assert.equal((await service.get(PRODUCT.id, log)).cache, "MISS");
+  const second = await service.get(PRODUCT.id.toUpperCase(), log);
+  assert.deepEqual(second, { product: PRODUCT, cache: "HIT" });
+  assert.equal(repository.reads, 1);
+});
+
+for (const behaviour of ["fail", "hang"] as const) {
+  Deno.test(`ProductService.get() falls back to the repository when the cache ${behaviour}s`, async () => {
+    const repository = fakeRepository();
+    const cache = fakeCache(behaviour);
+    const service = new ProductService({
+      repository,
+      cache,
+      cacheTtlSeconds: 60,
+      cacheTimeoutMs: 20,
+    });
+    const log = recordingLog();
+    assert.deepEqual(await service.get(PRODUCT.id, log), { product: PRODUCT, cache: "MISS" });
+    assert.deepEqual(log.warnings, ["cache.unavailable", "cache.unavailable"]);
+    await service.delete(PRODUCT.id, log);
+    assert.equal(log.warnings.length, 3, "a failed invalidation is logged, not fatal");
+  });
+}
+
+Deno.test("ProductService with TTL 0 never reads or fills the cache", async () => {
+  const cache = fakeCache();
+  const service = new ProductService({ repository: fakeRepository(), cache, cacheTtlSeconds: 0 });
+  await service.get(PRODUCT.id, recordingLog());
+  await service.get(PRODUCT.id, recordingLog());
+  assert.deepEqual(cache.calls, []);
+});
+
+Deno.test("ProductService.update() and delete() invalidate the cached entry", async () => {
+  const cache = fakeCache();
+  const service = new ProductService({ repository: fakeRepository(), cache, cacheTtlSeconds: 60 });
+  const log = recordingLog();
+  await service.get(PRODUCT.id, log);
+  const updated = await service.update(PRODUCT.id, { price: 4 }, log);
+  assert.equal(updated.price, 4);
+  assert.equal((await service.get(PRODUCT.id, log)).cache, "MISS");
+  await service.delete(PRODUCT.id, log);
+  assert.deepEqual(cache.calls.filter((c) => c === "delete").length, 2);
+  await assert.rejects(service.get(PRODUCT.id, log), ProductNotFoundError);
+  assert.deepEqual(log.infos, ["product.updated", "product.deleted"]);
+});
+
+Deno.test("ProductService.create() refuses a taken id", async () => {
+  const service = new ProductService({
+    repository: fakeRepository(),
+    cache: fakeCache(),
+    cacheTtlSeconds: 60,
+  });
+  await assert.rejects(
+    service.create({ id: PRODUCT.id, name: "x", description: "", price: 1 }, recordingLog()),
+    ProductAlreadyExistsError,
+  );
+});
+
+Deno.test("ProductService.update() and delete() report a missing product", async () => {
+  const service = new ProductService({
+    repository: fakeRepository(new Map()),
+    cache: fakeCache(),
+    cacheTtlSeconds: 60,
+  });
+  await assert.rejects(
+    service.update(PRODUCT.id, { name: "x" }, recordingLog()),
+    ProductNotFoundError,
+  );
+  await assert.rejects(service.update(PRODUCT.id, {}, recordingLog()), ProductNotFoundError);
+  await assert.rejects(service.delete(PRODUCT.id, recordingLog()), ProductNotFoundError);
+});

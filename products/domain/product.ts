@@ -1,0 +1,75 @@
+import { DomainError } from "@stockroom/shared/domain_error";
+
+export interface Product {
+  id: string;
+  name: string;
+  description: string;
+  /** Exact to the cent; at most 99 999 999.99 (NUMERIC(10,2)). */
+  price: number;
+  /** ISO 8601 UTC, millisecond precision. */
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type NewProduct = Pick<Product, "name" | "description" | "price"> & { id?: string };
+export type ProductChanges = Partial<Pick<Product, "name" | "description" | "price">>;
+
+export const NAME_MAX = 255;
+export const DESCRIPTION_MAX = 10_000;
+export const PRICE_MAX = 99_999_999.99;
+
+/** 0 ≤ price ≤ PRICE_MAX with at most two decimals, so NUMERIC(10,2) stores it unchanged. */
+export function isValidPrice(price: number): boolean {
+  return Number.isFinite(price) && price >= 0 && price <= PRICE_MAX &&
+    Math.round(price * 100) / 100 === price;
+}
+
+/**
+ * Text PostgreSQL can store as given: well-formed UTF-16 (no lone surrogates) and no NUL, which
+ * `text` columns reject.
+ */
+export function isStorableText(text: string): boolean {
+  return text.isWellFormed() && !text.includes("\u0000");
+}
+
+/** Length in Unicode code points, the unit of VARCHAR(n). */
+export function codePointLength(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+export type ProductSortField = "name" | "price" | "created_at" | "updated_at";
+
+export interface ProductListQuery {
+  offset: number;
+  limit: number;
+  /** Applied in order; ties are broken by id so pages never overlap. */
+  sort: { field: ProductSortField; descending: boolean }[];
+  nameContains?: string;
+  minPrice?: number;
+  maxPrice?: number;
+}
+
+export interface ProductPage {
+  items: Product[];
+  total: number;
+}
+
+export class ProductNotFoundError extends DomainError {
+  constructor(id: string) {
+    super("not_found", "product_not_found", `Product ${id} not found`);
+  }
+}
+
+export class ProductAlreadyExistsError extends DomainError {
+  constructor(id: string) {
+    super("conflict", "product_exists", `A product with id ${id} already exists`);
+  }
+}

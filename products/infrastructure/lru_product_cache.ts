@@ -1,0 +1,59 @@
+import type { ProductCache } from "../domain/ports.ts";
+import type { Product } from "../domain/product.ts";
+
+export interface LruCacheOptions {
+  maxEntries?: number;
+  now?: () => number;
+}
+
+/** A bounded in-process cache: least recently used entries go first, expired ones on read. */
+export class LruProductCache implements ProductCache {
+  readonly #entries = new Map<string, { product: Product; expiresAt: number }>();
+  readonly #max: number;
+  readonly #now: () => number;
+
+  constructor(options: LruCacheOptions = {}) {
+    this.#max = options.maxEntries ?? 10_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get(id: string) {
+    const entry = this.#entries.get(id);
+    if (!entry) return Promise.resolve(null);
+    this.#entries.delete(id);
+    if (entry.expiresAt <= this.#now()) return Promise.resolve(null);
+    // Re-inserting moves the key to the end of the Map's insertion order: most recently used.
+    this.#entries.set(id, entry);
+    return Promise.resolve(structuredClone(entry.product));
+  }
+
+  set(product: Product, ttlSeconds: number) {
+    this.#entries.delete(product.id);
+    this.#entries.set(product.id, {
+      product: structuredClone(product),
+      expiresAt: this.#now() + ttlSeconds * 1000,
+    });
+    while (this.#entries.size > this.#max) {
+      this.#entries.delete(this.#entries.keys().next().value!);
+    }
+    return Promise.resolve();
+  }
+
+  delete(id: string) {
+    this.#entries.delete(id);
+    return Promise.resolve();
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  ping() {
+    return Promise.resolve();
+  }
+
+  close() {
+    this.#entries.clear();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,67 @@
+import { createLogger, exitOnStartupError, parseConfig, serve } from "@stockroom/shared";
+import { createProductsApp } from "./app.ts";
+import type { ProductCache } from "./domain/ports.ts";
+import { LruProductCache } from "./infrastructure/lru_product_cache.ts";
+import { migrate } from "./infrastructure/migrate.ts";
+import { pgliteClient } from "./infrastructure/pglite_client.ts";
+import { postgresClient } from "./infrastructure/postgres_client.ts";
+import type { SqlClient } from "./infrastructure/sql_client.ts";
+import { SqlProductRepository } from "./infrastructure/sql_product_repository.ts";
+import { UpstashProductCache } from "./infrastructure/upstash_product_cache.ts";
+
+/** Composition root: the only place that chooses adapters, from the environment. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseConfig("products", Deno.env.toObject());
+  } catch (err) {
+    exitOnStartupError("products", err);
+  }
+  const logger = createLogger("products", { level: config.logLevel });
+  if (config.usingDevApiKey) {
+    logger.warn({}, "API_KEY is not set: using the development key; never do this in production");
+  }
+
+  let sql: SqlClient;
+  try {
+    sql = config.databaseUrl
+      ? postgresClient(config.databaseUrl)
+      : await pgliteClient(".data/products");
+    const applied = await migrate(sql);
+    logger.info({
+      store: config.databaseUrl ? "postgresql" : "pglite",
+      migrations_applied: applied,
+    }, "database.ready");
+  } catch (err) {
+    exitOnStartupError("products", new Error(`Database unavailable: ${(err as Error).message}`));
+  }
+  const repository = new SqlProductRepository(sql);
+  const cache: ProductCache = config.upstash
+    ? new UpstashProductCache(config.upstash)
+    : new LruProductCache();
+  logger.info({
+    cache: config.cacheTtlSeconds === 0 ? "off" : config.upstash ? "upstash" : "lru",
+    cache_ttl_seconds: config.cacheTtlSeconds,
+  }, "cache.ready");
+
+  let draining = () => false;
+  const app = createProductsApp({
+    repository,
+    cache,
+    cacheTtlSeconds: config.cacheTtlSeconds,
+    apiKey: config.apiKey,
+    logger,
+    draining: () => draining(),
+  });
+  const server = serve({
+    port: config.port,
+    logger,
+    fetch: app.fetch,
+    onClose: async () => {
+      await Promise.all([repository.close(), cache.close()]);
+    },
+  });
+  draining = server.draining;
+}
+
+if (import.meta.main) await main();
