@@ -15,3 +15,11 @@ export class DomainError extends Error {
     this.name = new.target.name;
   }
 }
+
+/** A store or service the use case depends on did not answer; the HTTP layer answers 503. */
+export class DependencyUnavailableError extends DomainError {
+  constructor(dependency: string, options: { cause?: unknown } = {}) {
+    super("unavailable", `${dependency}_unavailable`, `The ${dependency} is unavailable`);
+    if (options.cause !== undefined) this.cause = options.cause;
+  }
+}

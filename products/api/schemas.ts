@@ -3,8 +3,8 @@ import { decimalParam, type QuerySpec } from "@stockroom/shared";
 import {
   codePointLength,
   DESCRIPTION_MAX,
+  hasAtMostTwoDecimals,
   isStorableText,
-  isValidPrice,
   NAME_MAX,
   PRICE_MAX,
 } from "../domain/product.ts";
@@ -21,7 +21,7 @@ const price = z.number({
 })
   .min(0, "must be 0 or more")
   .max(PRICE_MAX, `must be at most ${PRICE_MAX}`)
-  .refine(isValidPrice, "must have at most 2 decimal places");
+  .refine(hasAtMostTwoDecimals, "must have at most 2 decimal places");
 
 export const productAttributes = {
   name: text(NAME_MAX, 1),

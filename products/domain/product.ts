@@ -18,10 +18,14 @@ export const NAME_MAX = 255;
 export const DESCRIPTION_MAX = 10_000;
 export const PRICE_MAX = 99_999_999.99;
 
-/** 0 ≤ price ≤ PRICE_MAX with at most two decimals, so NUMERIC(10,2) stores it unchanged. */
+/** True when NUMERIC(10,2) stores `price` unchanged: at most two decimals. */
+export function hasAtMostTwoDecimals(price: number): boolean {
+  return Math.round(price * 100) / 100 === price;
+}
+
+/** 0 ≤ price ≤ PRICE_MAX with at most two decimals. */
 export function isValidPrice(price: number): boolean {
-  return Number.isFinite(price) && price >= 0 && price <= PRICE_MAX &&
-    Math.round(price * 100) / 100 === price;
+  return Number.isFinite(price) && price >= 0 && price <= PRICE_MAX && hasAtMostTwoDecimals(price);
 }
 
 /**

@@ -1,4 +1,6 @@
 import postgres from "postgres";
+import { DependencyUnavailableError } from "@stockroom/shared/domain_error";
+import { withTimeout } from "@stockroom/shared/timeout";
 import type { SqlClient } from "./sql_client.ts";
 
 export interface PostgresClientOptions {
@@ -6,6 +8,19 @@ export interface PostgresClientOptions {
   connectTimeoutSeconds?: number;
   /** A schema to work in instead of `public`; tests use one each to run in parallel. */
   schema?: string;
+  /** Bound on one statement, including waiting for a connection. */
+  queryTimeoutMs?: number;
+}
+
+// SQLSTATE classes that mean our statement or data is wrong (a bug or a constraint), not that the
+// database is unavailable: 22 data exception, 23 integrity violation, 42 syntax or access rule.
+const STATEMENT_ERROR_CLASSES = new Set(["22", "23", "42"]);
+
+function translate(err: unknown): unknown {
+  if (err instanceof postgres.PostgresError && STATEMENT_ERROR_CLASSES.has(err.code.slice(0, 2))) {
+    return err;
+  }
+  return new DependencyUnavailableError("database", { cause: err });
 }
 
 /** postgres.js behind `SqlClient`; statements are prepared once per connection and reused. */
@@ -18,11 +33,16 @@ export function postgresClient(url: string, options: PostgresClientOptions = {})
     ...(options.schema ? { connection: { search_path: options.schema } } : {}),
     // NUMERIC and timestamps are formatted in SQL, so no driver-side type parsing is relied on.
   });
+  const timeoutMs = options.queryTimeoutMs ?? 5000;
   return {
     async query<T>(text: string, params: unknown[] = []) {
-      // deno-lint-ignore no-explicit-any
-      const rows = await sql.unsafe(text, params as any[], { prepare: true });
-      return rows as unknown as T[];
+      try {
+        // deno-lint-ignore no-explicit-any
+        const pending = sql.unsafe(text, params as any[], { prepare: true });
+        return await withTimeout(pending, timeoutMs, "query") as unknown as T[];
+      } catch (err) {
+        throw translate(err);
+      }
     },
     async script(text: string) {
       await sql.unsafe(text).simple();
