@@ -22,3 +22,10 @@ export class InsufficientStockError extends DomainError {
     );
   }
 }
+
+/** The product named on create does not exist in the catalog. */
+export class UnknownProductError extends DomainError {
+  constructor(productId: string) {
+    super("invalid", "product_not_found", `Product ${productId} does not exist`);
+  }
+}

@@ -23,10 +23,6 @@ export function hasAtMostTwoDecimals(price: number): boolean {
   return Math.round(price * 100) / 100 === price;
 }
 
-/** 0 ≤ price ≤ PRICE_MAX with at most two decimals. */
-export function isValidPrice(price: number): boolean {
-  return Number.isFinite(price) && price >= 0 && price <= PRICE_MAX && hasAtMostTwoDecimals(price);
-}
 
 /**
  * Text PostgreSQL can store as given: well-formed UTF-16 (no lone surrogates) and no NUL, which

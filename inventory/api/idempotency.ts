@@ -1,0 +1,91 @@
+import type { MiddlewareHandler } from "hono";
+import { ApiError, type AppEnv } from "@stockroom/shared";
+import type { IdempotencyStore } from "../domain/ports.ts";
+
+export const IDEMPOTENCY_HEADER = "Idempotency-Key";
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+const TTL_MS = 24 * 60 * 60 * 1000;
+/** Responses kept for a replay; everything else is recomputed by the caller's client. */
+const REPLAYED_HEADERS = ["content-type", "location"];
+
+export interface IdempotencyOptions {
+  store: IdempotencyStore;
+  /** How long a request waits for a concurrent twin with the same key to finish. */
+  waitMs?: number;
+}
+
+async function fingerprint(method: string, path: string, body: string): Promise<string> {
+  const bytes = new TextEncoder().encode(`${method}\n${path}\n${body}`);
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function replay(response: { status: number; body: string; headers: Record<string, string> }) {
+  return new Response(response.body || null, {
+    status: response.status,
+    headers: { ...response.headers, "Idempotent-Replayed": "true" },
+  });
+}
+
+/**
+ * `Idempotency-Key` on POST and PATCH: the first answer (any status below 500) is stored with the
+ * key for 24 h in the inventory store; a retry with the same body gets it back with
+ * `Idempotent-Replayed: true` and changes nothing; another body under the same key is a 422. A twin
+ * arriving while the first is still running waits for its answer.
+ */
+export function idempotency(options: IdempotencyOptions): MiddlewareHandler<AppEnv> {
+  const waitMs = options.waitMs ?? 10_000;
+  return async function idempotency(c, next) {
+    const key = c.req.header(IDEMPOTENCY_HEADER);
+    if (key === undefined || (c.req.method !== "POST" && c.req.method !== "PATCH")) {
+      return await next();
+    }
+    if (!KEY_PATTERN.test(key)) {
+      throw new ApiError(400, {
+        code: "invalid_idempotency_key",
+        detail: "Idempotency-Key must be 1–255 visible ASCII characters",
+        source: { header: IDEMPOTENCY_HEADER },
+      });
+    }
+    const print = await fingerprint(c.req.method, c.req.path, await c.req.text());
+    const deadline = Date.now() + waitMs;
+    for (let delay = 10;; delay = Math.min(delay * 2, 200)) {
+      const claim = await options.store.claim(key, print, TTL_MS);
+      if (claim.state === "claimed") break;
+      if (claim.state === "completed") return replay(claim.response);
+      if (claim.state === "mismatch") {
+        throw new ApiError(422, {
+          code: "idempotency_key_reused",
+          detail: "This Idempotency-Key was used with a different request",
+          source: { header: IDEMPOTENCY_HEADER },
+        });
+      }
+      if (Date.now() + delay > deadline) {
+        throw new ApiError(409, {
+          code: "idempotency_key_in_progress",
+          detail: "A request with this Idempotency-Key is still being processed; retry later",
+          source: { header: IDEMPOTENCY_HEADER },
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+    try {
+      await next();
+    } catch (err) {
+      await options.store.release(key).catch(() => {});
+      throw err;
+    }
+    if (c.res.status >= 500) {
+      // Nothing was applied (or we cannot tell): let a retry run again rather than replay a fault.
+      await options.store.release(key).catch(() => {});
+      return;
+    }
+    const body = await c.res.clone().text();
+    const headers: Record<string, string> = {};
+    for (const name of REPLAYED_HEADERS) {
+      const value = c.res.headers.get(name);
+      if (value !== null) headers[name] = value;
+    }
+    await options.store.complete(key, { status: c.res.status, body, headers }, TTL_MS);
+  };
+}

@@ -1,0 +1,161 @@
+import { Hono } from "hono";
+import {
+  ApiError,
+  type AppEnv,
+  collectionDocument,
+  JSONAPI_MEDIA_TYPE,
+  methodNotAllowed,
+  parseQuery,
+  readResource,
+  resourceDocument,
+} from "@stockroom/shared";
+import type { InventoryService, RequestContext } from "../application/inventory_service.ts";
+import { UnknownProductError } from "../domain/errors.ts";
+import type { IdempotencyStore } from "../domain/ports.ts";
+import type { StockSortField } from "../domain/stock.ts";
+import { idempotency } from "./idempotency.ts";
+import {
+  createStockAttributes,
+  isUuid,
+  listStockQuery,
+  noQuery,
+  singleStockQuery,
+  updateStockAttributes,
+} from "./schemas.ts";
+import { includedProducts, stockResource } from "./serializer.ts";
+
+const JSON_API = { "Content-Type": JSONAPI_MEDIA_TYPE };
+
+export interface InventoryRoutesOptions {
+  service: InventoryService;
+  idempotencyStore: IdempotencyStore;
+  productsServiceUrl: string;
+}
+
+function productId(id: string): string {
+  if (!isUuid(id)) {
+    throw new ApiError(404, { code: "stock_not_found", detail: `No inventory record for ${id}` });
+  }
+  return id.toLowerCase();
+}
+
+export function inventoryRoutes(options: InventoryRoutesOptions): Hono<AppEnv> {
+  const { service, productsServiceUrl } = options;
+  const context = (
+    c: { get(k: "requestId"): string; get(k: "logger"): RequestContext["log"] },
+  ) => ({
+    requestId: c.get("requestId"),
+    log: c.get("logger"),
+  });
+  const serialize = (url: string, fields?: readonly string[]) => ({
+    baseUrl: new URL(url).origin,
+    productsServiceUrl,
+    fields,
+  });
+
+  return new Hono<AppEnv>()
+    .use(idempotency({ store: options.idempotencyStore }))
+    .post("/", async (c) => {
+      parseQuery(c, noQuery);
+      const input = await readResource(c, { type: "inventory", attributes: createStockAttributes });
+      const id = input.attributes.product_id.toLowerCase();
+      if (input.id !== undefined && input.id.toLowerCase() !== id) {
+        throw new ApiError(409, {
+          code: "id_mismatch",
+          detail: "data.id, when given, must equal attributes.product_id",
+          source: { pointer: "/data/id" },
+        });
+      }
+      let record;
+      try {
+        record = await service.create(id, input.attributes.quantity, context(c));
+      } catch (err) {
+        if (err instanceof UnknownProductError) {
+          throw new ApiError(422, {
+            code: err.code,
+            detail: err.message,
+            source: { pointer: "/data/attributes/product_id" },
+          });
+        }
+        throw err;
+      }
+      const resource = stockResource(record, serialize(c.req.url));
+      return c.body(JSON.stringify(resourceDocument(resource)), 201, {
+        ...JSON_API,
+        Location: resource.links!.self,
+      });
+    })
+    .get("/", async (c) => {
+      const q = parseQuery(c, listStockQuery);
+      const { number, size } = q.page;
+      const sort = q.sort[0] ?? { field: "last_updated", descending: false };
+      const include = q.include.includes("product");
+      const page = await service.list(
+        {
+          offset: (number - 1) * size,
+          limit: size,
+          sort: { field: sort.field as StockSortField, descending: sort.descending },
+          maxQuantity: q.filters.max_quantity as number | undefined,
+        },
+        context(c),
+        include,
+      );
+      const options = serialize(c.req.url, q.fields.inventory);
+      const data = page.items.map((r) => stockResource(r, options));
+      return c.body(
+        JSON.stringify(
+          collectionDocument(data, c.req.url, { number, size, total: page.total }, {
+            included: include ? includedProducts(page.products ?? []) : undefined,
+          }),
+        ),
+        200,
+        JSON_API,
+      );
+    })
+    .all("/", methodNotAllowed(["GET", "POST"]))
+    .get("/:product_id", async (c) => {
+      const q = parseQuery(c, singleStockQuery);
+      const include = q.include.includes("product");
+      const { record, product } = await service.get(
+        productId(c.req.param("product_id")),
+        context(c),
+        include,
+      );
+      const resource = stockResource(record, serialize(c.req.url, q.fields.inventory));
+      return c.body(
+        JSON.stringify(
+          resourceDocument(resource, {
+            included: include ? includedProducts([product]) : undefined,
+          }),
+        ),
+        200,
+        JSON_API,
+      );
+    })
+    .patch("/:product_id", async (c) => {
+      parseQuery(c, noQuery);
+      const raw = c.req.param("product_id");
+      const input = await readResource(c, {
+        type: "inventory",
+        id: raw,
+        attributes: updateStockAttributes,
+      });
+      const { quantity_delta, quantity } = input.attributes;
+      const record = await service.change(
+        productId(raw),
+        quantity_delta !== undefined ? { delta: quantity_delta } : { quantity: quantity! },
+        context(c),
+      );
+      return c.body(
+        JSON.stringify(resourceDocument(stockResource(record, serialize(c.req.url)))),
+        200,
+        JSON_API,
+      );
+    })
+    .delete("/:product_id", async (c) => {
+      parseQuery(c, noQuery);
+      await service.delete(productId(c.req.param("product_id")), context(c));
+      return c.body(null, 204);
+    })
+    .all("/:product_id", methodNotAllowed(["GET", "PATCH", "DELETE"]));
+}

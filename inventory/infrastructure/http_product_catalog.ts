@@ -1,0 +1,72 @@
+import { DependencyUnavailableError } from "@stockroom/shared/domain_error";
+import {
+  fetchWithRetry,
+  type RetryLogger,
+  type RetryOptions,
+  UpstreamUnavailableError,
+} from "@stockroom/shared/http_client";
+import type { CatalogProduct, ProductCatalog } from "../domain/ports.ts";
+
+export interface HttpProductCatalogOptions {
+  baseUrl: string;
+  apiKey: string;
+  logger?: RetryLogger;
+  retry?: Omit<RetryOptions, "logger" | "signal">;
+}
+
+/**
+ * Products over HTTP: `GET /products/{id}` with the shared key and the caller's request id, retried
+ * on network errors, 429 and 502–504 within a bounded budget. 404 means "no such product".
+ */
+export class HttpProductCatalog implements ProductCatalog {
+  readonly #options: HttpProductCatalogOptions;
+
+  constructor(options: HttpProductCatalogOptions) {
+    this.#options = { ...options, baseUrl: options.baseUrl.replace(/\/+$/, "") };
+  }
+
+  async find(productId: string, requestId: string): Promise<CatalogProduct | null> {
+    const url = `${this.#options.baseUrl}/products/${encodeURIComponent(productId)}`;
+    let res: Response;
+    try {
+      res = await fetchWithRetry(url, {
+        headers: {
+          "Accept": "application/vnd.api+json",
+          "X-API-Key": this.#options.apiKey,
+          "X-Request-ID": requestId,
+        },
+      }, { ...this.#options.retry, logger: this.#requestLogger(requestId) });
+    } catch (err) {
+      if (err instanceof UpstreamUnavailableError) {
+        throw new DependencyUnavailableError("products service", { cause: err });
+      }
+      throw err;
+    }
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return null;
+    }
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      // A 401 or 400 here is our misconfiguration, not the client's: report the dependency.
+      throw new DependencyUnavailableError("products service", {
+        cause: new Error(`products answered ${res.status}`),
+      });
+    }
+    const doc = await res.json() as { data?: { id?: unknown } & Record<string, unknown> };
+    if (!doc.data || doc.data.id !== productId) {
+      throw new DependencyUnavailableError("products service", {
+        cause: new Error("products answered with an unexpected document"),
+      });
+    }
+    return { id: productId, resource: doc.data };
+  }
+
+  /** Retry warnings carry the request id, like every other line of the request. */
+  #requestLogger(requestId: string): RetryLogger | undefined {
+    const logger = this.#options.logger;
+    return logger && {
+      warn: (fields, message) => logger.warn({ ...fields, request_id: requestId }, message),
+    };
+  }
+}

@@ -1,0 +1,249 @@
+import { dirname } from "node:path";
+import { DomainError } from "@stockroom/shared/domain_error";
+import { StockAlreadyExistsError } from "../domain/errors.ts";
+import type { AdjustResult, StockRepository } from "../domain/ports.ts";
+import { MAX_QUANTITY } from "../domain/stock.ts";
+import type { StockListQuery, StockPage, StockRecord } from "../domain/stock.ts";
+
+/**
+ * Layout: the record lives at ["stock", productId]; two index entries hold a copy of it under keys
+ * that sort the way `list` reads (KV orders number key parts numerically, then ties by the product
+ * id), and a KvU64 counter makes the unfiltered `total` one read. All of them change in the same
+ * atomic operation as the record, so they never disagree.
+ */
+const STOCK = "stock";
+const BY_QUANTITY = "stock_by_quantity";
+const BY_UPDATED = "stock_by_last_updated";
+const COUNT = ["stock_count"];
+/** Adding 2^64 - 1 to a KvU64 wraps around, which is how `sum` subtracts one. */
+const MINUS_ONE = 0xffff_ffff_ffff_ffffn;
+
+interface StockValue {
+  quantity: number;
+  lastUpdated: Date;
+}
+
+export interface KvStockRepositoryOptions {
+  /**
+   * Attempts of one check-and-set before giving up. Every failed check means another writer
+   * committed, so the bound only matters under heavy contention on one product.
+   */
+  maxAttempts?: number;
+  /** Whether close() closes the Deno.Kv handle; false when something else still uses it. */
+  closeKv?: boolean;
+}
+
+/**
+ * Opens (or creates) the KV database at `path` and owns it: close() closes it. Without a path,
+ * Deno Deploy's built-in database (or Deno's default local one) is used.
+ */
+export async function openKvStockRepository(
+  path?: string,
+  options: Omit<KvStockRepositoryOptions, "closeKv"> = {},
+): Promise<StockRepository> {
+  // SQLite will not create missing folders, and `.data/` does not exist on a fresh checkout.
+  if (path && path !== ":memory:") await Deno.mkdir(dirname(path), { recursive: true });
+  const kv = await Deno.openKv(path);
+  return createKvStockRepository(kv, { ...options, closeKv: true });
+}
+
+export function createKvStockRepository(
+  kv: Deno.Kv,
+  options: KvStockRepositoryOptions = {},
+): StockRepository {
+  const maxAttempts = options.maxAttempts ?? 50;
+  const closeKv = options.closeKv ?? true;
+
+  /**
+   * Read, decide, then commit only if the record is still the one that was read. `decide` returns
+   * the new quantity, or a finished result when nothing should be written.
+   */
+  async function update(
+    productId: string,
+    at: Date,
+    decide: (current: number) => number | AdjustResult,
+  ): Promise<AdjustResult> {
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const entry = await kv.get<StockValue>([STOCK, productId]);
+      if (entry.value === null) return { ok: false, reason: "not_found" };
+      const next = decide(entry.value.quantity);
+      if (typeof next !== "number") return next;
+      const after: StockValue = { quantity: next, lastUpdated: at };
+      const result = await _setIndexes(
+        _removeIndexes(kv.atomic().check(entry), productId, entry.value, after),
+        productId,
+        after,
+      ).set([STOCK, productId], after).commit();
+      if (result.ok) {
+        return {
+          ok: true,
+          before: _toRecord(productId, entry.value),
+          after: _toRecord(productId, after),
+        };
+      }
+      await _backoff(attempt);
+    }
+    throw new Error(`Stock update gave up after ${maxAttempts} conflicting attempts: ${productId}`);
+  }
+
+  return {
+    async create(record) {
+      _assertQuantity(record.quantity);
+      _assertDate(record.lastUpdated);
+      const value: StockValue = { quantity: record.quantity, lastUpdated: record.lastUpdated };
+      const key = [STOCK, record.productId];
+      // A null versionstamp check makes the insert conditional on the key being absent.
+      const op = kv.atomic().check({ key, versionstamp: null }).set(key, value).sum(COUNT, 1n);
+      const result = await _setIndexes(op, record.productId, value).commit();
+      if (!result.ok) throw new StockAlreadyExistsError(record.productId);
+      return _toRecord(record.productId, value);
+    },
+
+    async get(productId) {
+      const entry = await kv.get<StockValue>([STOCK, productId]);
+      return entry.value === null ? null : _toRecord(productId, entry.value);
+    },
+
+    list(query) {
+      return _list(kv, query);
+    },
+
+    async adjust(productId, delta, at) {
+      if (!Number.isSafeInteger(delta)) throw new RangeError(`Delta must be an integer: ${delta}`);
+      _assertDate(at);
+      return await update(productId, at, (current) => {
+        const next = current + delta;
+        if (next < 0) return { ok: false, reason: "insufficient_stock", available: current };
+        if (next > MAX_QUANTITY) throw _quantityLimitError(productId, current, delta);
+        return next;
+      });
+    },
+
+    async set(productId, quantity, at) {
+      _assertQuantity(quantity);
+      _assertDate(at);
+      return await update(productId, at, () => quantity);
+    },
+
+    async delete(productId) {
+      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        const entry = await kv.get<StockValue>([STOCK, productId]);
+        if (entry.value === null) return false;
+        const result = await _removeIndexes(kv.atomic().check(entry), productId, entry.value)
+          .delete([STOCK, productId])
+          .sum(COUNT, MINUS_ONE)
+          .commit();
+        if (result.ok) return true;
+        await _backoff(attempt);
+      }
+      throw new Error(
+        `Stock delete gave up after ${maxAttempts} conflicting attempts: ${productId}`,
+      );
+    },
+
+    async ping() {
+      await kv.get(COUNT);
+    },
+
+    close() {
+      if (closeKv) kv.close();
+      return Promise.resolve();
+    },
+  };
+}
+
+async function _list(kv: Deno.Kv, query: StockListQuery): Promise<StockPage> {
+  const { offset, limit, maxQuantity } = query;
+  const reverse = query.sort.descending;
+  if (maxQuantity !== undefined && maxQuantity < 0) return { items: [], total: 0 };
+
+  if (maxQuantity === undefined) {
+    // The counter gives the total, so only the entries up to the end of the page are read.
+    const count = await kv.get<Deno.KvU64>(COUNT);
+    const total = Number(count.value?.value ?? 0n);
+    const prefix = query.sort.field === "quantity" ? BY_QUANTITY : BY_UPDATED;
+    const items: StockRecord[] = [];
+    if (limit > 0 && offset < total) {
+      const iter = kv.list<StockValue>({ prefix: [prefix] }, { reverse, limit: offset + limit });
+      let index = 0;
+      for await (const entry of iter) {
+        if (index++ >= offset) items.push(_fromIndex(entry));
+      }
+    }
+    return { items, total };
+  }
+
+  // A filtered total has to be counted, so the whole matching range is read once.
+  const selector: Deno.KvListSelector = query.sort.field === "quantity"
+    ? { prefix: [BY_QUANTITY], end: [BY_QUANTITY, Math.floor(maxQuantity) + 1] }
+    : { prefix: [BY_UPDATED] };
+  const items: StockRecord[] = [];
+  let total = 0;
+  for await (const entry of kv.list<StockValue>(selector, { reverse, batchSize: 500 })) {
+    if (entry.value.quantity > maxQuantity) continue;
+    if (total >= offset && items.length < limit) items.push(_fromIndex(entry));
+    total++;
+  }
+  return { items, total };
+}
+
+function _setIndexes(op: Deno.AtomicOperation, productId: string, value: StockValue) {
+  return op
+    .set([BY_QUANTITY, value.quantity, productId], value)
+    .set([BY_UPDATED, value.lastUpdated.getTime(), productId], value);
+}
+
+/**
+ * Skips an index key that `replacement` writes again, so the outcome never hangs on the order of a
+ * delete and a set of one key within one atomic operation.
+ */
+function _removeIndexes(
+  op: Deno.AtomicOperation,
+  productId: string,
+  value: StockValue,
+  replacement?: StockValue,
+) {
+  if (value.quantity !== replacement?.quantity) op.delete([BY_QUANTITY, value.quantity, productId]);
+  const time = value.lastUpdated.getTime();
+  if (time !== replacement?.lastUpdated.getTime()) op.delete([BY_UPDATED, time, productId]);
+  return op;
+}
+
+function _fromIndex(entry: Deno.KvEntry<StockValue>): StockRecord {
+  return _toRecord(String(entry.key[2]), entry.value);
+}
+
+function _toRecord(productId: string, value: StockValue): StockRecord {
+  return { productId, quantity: value.quantity, lastUpdated: new Date(value.lastUpdated) };
+}
+
+/** Jittered exponential backoff spreads contending writers out so one of them wins each round. */
+function _backoff(attempt: number): Promise<void> {
+  const ceiling = Math.min(2 ** attempt, 50);
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+}
+
+function _assertQuantity(quantity: number): void {
+  if (!Number.isInteger(quantity) || quantity < 0 || quantity > MAX_QUANTITY) {
+    throw new RangeError(`Quantity must be an integer from 0 to ${MAX_QUANTITY}: ${quantity}`);
+  }
+}
+
+function _assertDate(at: Date): void {
+  if (!(at instanceof Date) || Number.isNaN(at.getTime())) {
+    throw new RangeError(`Timestamp must be a valid Date: ${at}`);
+  }
+}
+
+/**
+ * AdjustResult has no variant for "would exceed MAX_QUANTITY", so this is thrown instead; the
+ * Mongo adapter throws the same code.
+ */
+function _quantityLimitError(productId: string, current: number, delta: number): DomainError {
+  return new DomainError(
+    "conflict",
+    "quantity_limit_exceeded",
+    `Product ${productId} has ${current} in stock; adding ${delta} would exceed ${MAX_QUANTITY}`,
+    { available: current, max: MAX_QUANTITY },
+  );
+}

@@ -1,0 +1,197 @@
+import { type Collection, type Filter, type MongoClient, MongoServerError } from "mongodb";
+import type { ObjectId } from "mongodb";
+import { DomainError } from "@stockroom/shared/domain_error";
+import { StockAlreadyExistsError } from "../domain/errors.ts";
+import type { AdjustResult, StockRepository } from "../domain/ports.ts";
+import { MAX_QUANTITY } from "../domain/stock.ts";
+import type { StockListQuery, StockPage, StockRecord } from "../domain/stock.ts";
+
+/** The seed's document shape. */
+interface StockDocument {
+  _id?: ObjectId;
+  product_id: string;
+  quantity: number;
+  last_updated: Date;
+}
+
+const DUPLICATE_KEY = 11000;
+
+export interface MongoStockRepositoryOptions {
+  /** Whether close() closes the client; false when something else still uses it. */
+  closeClient?: boolean;
+  /**
+   * How often `adjust` re-runs its conditional update when the follow-up read shows the record
+   * changed in between and the update might now apply.
+   */
+  maxAttempts?: number;
+}
+
+/**
+ * Ensures the indexes (the unique one on product_id is what makes `create` safe under concurrency)
+ * and returns the repository. Give the client a short `serverSelectionTimeoutMS` so an outage fails
+ * requests quickly instead of after the driver's 30 s default.
+ */
+export async function createMongoStockRepository(
+  client: MongoClient,
+  dbName: string,
+  options: MongoStockRepositoryOptions = {},
+): Promise<StockRepository> {
+  const db = client.db(dbName);
+  const collection = db.collection<StockDocument>("inventory");
+  // One call per index: FerretDB 1.24 drops the connection when a multi-index createIndexes
+  // meets indexes that already exist, i.e. on every start after the first.
+  await collection.createIndex({ product_id: 1 }, { name: "product_id_unique", unique: true });
+  // One per sort order that `list` serves; the quantity one also serves the low-stock filter.
+  await collection.createIndex({ quantity: 1, product_id: 1 }, { name: "quantity_product_id" });
+  await collection.createIndex({ last_updated: 1, product_id: 1 }, {
+    name: "last_updated_product_id",
+  });
+  const closeClient = options.closeClient ?? true;
+  const maxAttempts = options.maxAttempts ?? 5;
+
+  return {
+    async create(record) {
+      _assertQuantity(record.quantity);
+      _assertDate(record.lastUpdated);
+      try {
+        await collection.insertOne({
+          product_id: record.productId,
+          quantity: record.quantity,
+          last_updated: record.lastUpdated,
+        });
+      } catch (error) {
+        if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) {
+          throw new StockAlreadyExistsError(record.productId);
+        }
+        throw error;
+      }
+      return { ...record, lastUpdated: new Date(record.lastUpdated) };
+    },
+
+    async get(productId) {
+      const doc = await collection.findOne({ product_id: productId });
+      return doc === null ? null : _toRecord(doc);
+    },
+
+    list(query) {
+      return _list(collection, query);
+    },
+
+    async adjust(productId, delta, at) {
+      if (!Number.isSafeInteger(delta)) throw new RangeError(`Delta must be an integer: ${delta}`);
+      _assertDate(at);
+      const filter: Filter<StockDocument> = delta < 0
+        ? { product_id: productId, quantity: { $gte: -delta } }
+        : { product_id: productId, quantity: { $lte: MAX_QUANTITY - delta } };
+      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        // The stock check is in the filter, so check and write are one atomic document update.
+        const before = await collection.findOneAndUpdate(
+          filter,
+          { $inc: { quantity: delta }, $set: { last_updated: at } },
+          { returnDocument: "before" },
+        );
+        if (before !== null) {
+          const after = { productId, quantity: before.quantity + delta, lastUpdated: new Date(at) };
+          return { ok: true, before: _toRecord(before), after };
+        }
+        // Nothing matched: the read only explains why; it never feeds a write.
+        const current = await collection.findOne({ product_id: productId });
+        if (current === null) return { ok: false, reason: "not_found" };
+        const next = current.quantity + delta;
+        if (next < 0) {
+          return { ok: false, reason: "insufficient_stock", available: current.quantity };
+        }
+        if (next > MAX_QUANTITY) throw _quantityLimitError(productId, current.quantity, delta);
+        // Another writer changed the quantity between the update and the read; try again.
+      }
+      throw new Error(
+        `Stock adjust gave up after ${maxAttempts} conflicting attempts: ${productId}`,
+      );
+    },
+
+    async set(productId, quantity, at): Promise<AdjustResult> {
+      _assertQuantity(quantity);
+      _assertDate(at);
+      const before = await collection.findOneAndUpdate(
+        { product_id: productId },
+        { $set: { quantity, last_updated: at } },
+        { returnDocument: "before" },
+      );
+      if (before === null) return { ok: false, reason: "not_found" };
+      const after = { productId, quantity, lastUpdated: new Date(at) };
+      return { ok: true, before: _toRecord(before), after };
+    },
+
+    async delete(productId) {
+      const result = await collection.deleteOne({ product_id: productId });
+      return result.deletedCount === 1;
+    },
+
+    async ping() {
+      await db.command({ ping: 1 });
+    },
+
+    async close() {
+      if (closeClient) await client.close();
+    },
+  };
+}
+
+/**
+ * Names the gap when the server is known to apply findAndModify and update as a read followed by
+ * a separate write, so conditional updates can race (FerretDB 1.x, FerretDB issue #3040); null for
+ * MongoDB. For start-up warnings and for skipping the contract cases that need atomic updates.
+ */
+export async function detectNonAtomicUpdates(client: MongoClient): Promise<string | null> {
+  const info = await client.db("admin").command({ buildInfo: 1 });
+  const ferret = info.ferretdbVersion;
+  return typeof ferret === "string" && ferret.startsWith("v1.")
+    ? `FerretDB ${ferret} does not apply conditional updates atomically`
+    : null;
+}
+
+async function _list(
+  collection: Collection<StockDocument>,
+  query: StockListQuery,
+): Promise<StockPage> {
+  const filter: Filter<StockDocument> = query.maxQuantity === undefined
+    ? {}
+    : { quantity: { $lte: query.maxQuantity } };
+  const direction = query.sort.descending ? -1 : 1;
+  // The tie-break follows the sort direction, matching a reverse scan of the KV adapter's index.
+  const sort = { [query.sort.field]: direction, product_id: direction } as const;
+  const [docs, total] = await Promise.all([
+    // limit(0) means "no limit" to MongoDB, so an empty page is never asked for.
+    query.limit > 0
+      ? collection.find(filter).sort(sort).skip(query.offset).limit(query.limit).toArray()
+      : Promise.resolve([]),
+    collection.countDocuments(filter),
+  ]);
+  return { items: docs.map(_toRecord), total };
+}
+
+function _toRecord(doc: StockDocument): StockRecord {
+  return { productId: doc.product_id, quantity: doc.quantity, lastUpdated: doc.last_updated };
+}
+
+function _assertQuantity(quantity: number): void {
+  if (!Number.isInteger(quantity) || quantity < 0 || quantity > MAX_QUANTITY) {
+    throw new RangeError(`Quantity must be an integer from 0 to ${MAX_QUANTITY}: ${quantity}`);
+  }
+}
+
+function _assertDate(at: Date): void {
+  if (!(at instanceof Date) || Number.isNaN(at.getTime())) {
+    throw new RangeError(`Timestamp must be a valid Date: ${at}`);
+  }
+}
+
+/** Same error as the KV adapter's: AdjustResult has no variant for exceeding MAX_QUANTITY. */
+function _quantityLimitError(productId: string, current: number, delta: number): DomainError {
+  return new DomainError(
+    "conflict",
+    "quantity_limit_exceeded",
+    `Product ${productId} has ${current} in stock; adding ${delta} would exceed ${MAX_QUANTITY}`,
+    { available: current, max: MAX_QUANTITY },
+  );
+}
