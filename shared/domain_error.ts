@@ -19,7 +19,11 @@ export class DomainError extends Error {
 /** A store or service the use case depends on did not answer; the HTTP layer answers 503. */
 export class DependencyUnavailableError extends DomainError {
   constructor(dependency: string, options: { cause?: unknown } = {}) {
-    super("unavailable", `${dependency}_unavailable`, `The ${dependency} is unavailable`);
+    super(
+      "unavailable",
+      `${dependency.replaceAll(" ", "_")}_unavailable`,
+      `The ${dependency} is unavailable`,
+    );
     if (options.cause !== undefined) this.cause = options.cause;
   }
 }

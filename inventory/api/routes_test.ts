@@ -1,0 +1,381 @@
+import assert from "node:assert/strict";
+import { MongoClient } from "mongodb";
+import { JSONAPI_MEDIA_TYPE } from "@stockroom/shared";
+import { memoryLogger } from "@stockroom/shared/testing";
+import { jsonApiBody } from "../../tests/support/jsonapi.ts";
+import { createInventoryApp } from "../app.ts";
+import type { IdempotencyStore, StockRepository } from "../domain/ports.ts";
+import { HttpProductCatalog } from "../infrastructure/http_product_catalog.ts";
+import { createKvIdempotencyStore } from "../infrastructure/kv_idempotency_store.ts";
+import { createKvStockRepository } from "../infrastructure/kv_stock_repository.ts";
+import { createMongoIdempotencyStore } from "../infrastructure/mongo_idempotency_store.ts";
+import { createMongoStockRepository } from "../infrastructure/mongo_stock_repository.ts";
+
+const KEY = "inventory-test-key-001";
+const MONGODB_URL = Deno.env.get("MONGODB_URL");
+
+interface Stores {
+  repository: StockRepository;
+  idempotencyStore: IdempotencyStore;
+  close(): Promise<void>;
+}
+
+const backends: { name: string; ignore: boolean; open: () => Promise<Stores> }[] = [
+  {
+    name: "Deno KV",
+    ignore: false,
+    async open() {
+      const kv = await Deno.openKv(":memory:");
+      return {
+        repository: createKvStockRepository(kv, { closeKv: false }),
+        idempotencyStore: createKvIdempotencyStore(kv),
+        close: () => Promise.resolve(kv.close()),
+      };
+    },
+  },
+  {
+    name: "MongoDB (MONGODB_URL)",
+    ignore: !MONGODB_URL,
+    async open() {
+      const client = new MongoClient(MONGODB_URL!, { serverSelectionTimeoutMS: 3000 });
+      // A database of its own, so parallel test files never share documents.
+      const db = `api_test_${crypto.randomUUID().slice(0, 8)}`;
+      return {
+        repository: await createMongoStockRepository(client, db, { closeClient: false }),
+        idempotencyStore: await createMongoIdempotencyStore(client, db),
+        async close() {
+          await client.db(db).dropDatabase();
+          await client.close();
+        },
+      };
+    },
+  },
+];
+
+/** A real products server: known ids answer 200, others 404, and `down` makes it answer 503. */
+function productsServer() {
+  const known = new Set<string>();
+  const state = { down: false, calls: 0 };
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    state.calls++;
+    if (state.down) return new Response(null, { status: 503 });
+    const id = new URL(req.url).pathname.split("/").pop()!;
+    return known.has(id)
+      ? Response.json({ data: { type: "products", id, attributes: { name: `P ${id}` } } })
+      : Response.json({ errors: [{ status: "404" }] }, { status: 404 });
+  });
+  return { url: `http://127.0.0.1:${server.addr.port}`, known, state, server };
+}
+
+for (const backend of backends) {
+  Deno.test({
+    name: `inventory API (${backend.name})`,
+    ignore: backend.ignore,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn(t) {
+      const stores = await backend.open();
+      const products = productsServer();
+      const { logger, lines } = memoryLogger("inventory");
+      const app = createInventoryApp({
+        ...stores,
+        catalog: new HttpProductCatalog({
+          baseUrl: products.url,
+          apiKey: KEY,
+          retry: { baseDelayMs: 1, maxDelayMs: 5, totalTimeoutMs: 1000 },
+        }),
+        productsServiceUrl: products.url,
+        apiKey: KEY,
+        logger,
+      });
+      const req = (
+        path: string,
+        init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+      ) =>
+        Promise.resolve(app.request(path, {
+          method: init.method ?? "GET",
+          headers: {
+            "X-API-Key": KEY,
+            ...(init.body !== undefined ? { "Content-Type": JSONAPI_MEDIA_TYPE } : {}),
+            ...init.headers,
+          },
+          body: init.body === undefined
+            ? undefined
+            : typeof init.body === "string"
+            ? init.body
+            : JSON.stringify(init.body),
+        }));
+      const newProduct = () => {
+        const id = crypto.randomUUID();
+        products.known.add(id);
+        return id;
+      };
+      const create = async (productId: string, quantity: number) => {
+        const res = await req("/inventory", {
+          method: "POST",
+          body: { data: { type: "inventory", attributes: { product_id: productId, quantity } } },
+        });
+        assert.equal(res.status, 201);
+        return (await jsonApiBody(res)).data;
+      };
+      const patch = (id: string, attributes: unknown, headers: Record<string, string> = {}) =>
+        req(`/inventory/${id}`, {
+          method: "PATCH",
+          body: { data: { type: "inventory", id, attributes } },
+          headers,
+        });
+      const quantity = async (id: string) =>
+        (await jsonApiBody(await req(`/inventory/${id}`))).data.attributes.quantity;
+      const errorOf = async (res: Response, status: number) => {
+        assert.equal(res.status, status);
+        return (await jsonApiBody(res)).errors[0];
+      };
+
+      try {
+        await t.step("POST creates a record with Location and a product relationship", async () => {
+          const id = newProduct();
+          const res = await req("/inventory", {
+            method: "POST",
+            body: { data: { type: "inventory", attributes: { product_id: id, quantity: 7 } } },
+          });
+          assert.equal(res.status, 201);
+          assert.equal(res.headers.get("Location"), `http://localhost/inventory/${id}`);
+          const { data } = await jsonApiBody(res);
+          assert.equal(data.id, id);
+          assert.equal(data.attributes.product_id, id);
+          assert.equal(data.attributes.quantity, 7);
+          assert.deepEqual(data.relationships.product, {
+            data: { type: "products", id },
+            links: { related: `${products.url}/products/${id}` },
+          });
+          const again = await req("/inventory", {
+            method: "POST",
+            body: { data: { type: "inventory", attributes: { product_id: id, quantity: 1 } } },
+          });
+          assert.equal((await errorOf(again, 409)).code, "stock_exists");
+          assert.equal(await quantity(id), 7);
+        });
+
+        await t.step(
+          "POST for an unknown product is 422 on product_id and writes nothing",
+          async () => {
+            const id = crypto.randomUUID();
+            const res = await req("/inventory", {
+              method: "POST",
+              body: { data: { type: "inventory", attributes: { product_id: id, quantity: 1 } } },
+            });
+            const error = await errorOf(res, 422);
+            assert.deepEqual(error.source, { pointer: "/data/attributes/product_id" });
+            await errorOf(await req(`/inventory/${id}`), 404);
+          },
+        );
+
+        await t.step("POST answers 503 when products is unavailable, writing nothing", async () => {
+          const id = newProduct();
+          products.state.down = true;
+          try {
+            const res = await req("/inventory", {
+              method: "POST",
+              body: { data: { type: "inventory", attributes: { product_id: id, quantity: 1 } } },
+              headers: { "X-Request-ID": "req-503" },
+            });
+            const error = await errorOf(res, 503);
+            assert.equal(error.code, "products_service_unavailable");
+          } finally {
+            products.state.down = false;
+          }
+          await errorOf(await req(`/inventory/${id}`), 404);
+        });
+
+        await t.step("PATCH runs the purchase flow and refuses to oversell", async () => {
+          const id = newProduct();
+          await create(id, 10);
+          const bought = await patch(id, { quantity_delta: -5 });
+          assert.equal(bought.status, 200);
+          assert.equal((await jsonApiBody(bought)).data.attributes.quantity, 5);
+          const oversold = await errorOf(await patch(id, { quantity_delta: -6 }), 409);
+          assert.equal(oversold.code, "insufficient_stock");
+          assert.deepEqual(oversold.meta, { available: 5 });
+          assert.equal(await quantity(id), 5);
+          assert.equal(
+            (await jsonApiBody(await patch(id, { quantity_delta: 10 }))).data.attributes.quantity,
+            15,
+          );
+          assert.equal(
+            (await jsonApiBody(await patch(id, { quantity: 3 }))).data.attributes.quantity,
+            3,
+          );
+          const events = lines().filter((l) =>
+            l.message === "inventory.adjusted" && l.product_id === id
+          );
+          assert.deepEqual(
+            events.map((e) => [e.delta, e.before, e.after]),
+            [[-5, 10, 5], [10, 5, 15], [-12, 15, 3]],
+          );
+          assert.ok(events.every((e) => typeof e.request_id === "string"));
+        });
+
+        await t.step(
+          "PATCH rejects hostile and invalid bodies with 4xx and changes nothing",
+          async () => {
+            const id = newProduct();
+            await create(id, 5);
+            const cases: [unknown, number, string][] = [
+              [{ quantity_delta: { $ne: null } }, 422, "/data/attributes/quantity_delta"],
+              [{ quantity_delta: -1.5 }, 422, "/data/attributes/quantity_delta"],
+              [{ quantity_delta: 1e300 }, 422, "/data/attributes/quantity_delta"],
+              [{ quantity_delta: "-1" }, 422, "/data/attributes/quantity_delta"],
+              [{ quantity: -1 }, 422, "/data/attributes/quantity"],
+              [{ quantity: 2, quantity_delta: -1 }, 422, "/data/attributes"],
+              [{}, 422, "/data/attributes"],
+              [{ quantity_delta: -1, colour: "red" }, 422, "/data/attributes/colour"],
+              [{ quantity_delta: -1, __proto__x: 1 }, 422, "/data/attributes/__proto__x"],
+            ];
+            for (const [attributes, status, pointer] of cases) {
+              const error = await errorOf(await patch(id, attributes), status);
+              assert.equal(error.source.pointer, pointer, JSON.stringify(attributes));
+            }
+            const proto = await req(`/inventory/${id}`, {
+              method: "PATCH",
+              body:
+                `{"data":{"type":"inventory","id":"${id}","attributes":{"__proto__":{"quantity":0}}}}`,
+            });
+            await errorOf(proto, 422);
+            const typeMismatch = await req(`/inventory/${id}`, {
+              method: "PATCH",
+              body: { data: { type: "products", id, attributes: { quantity: 1 } } },
+            });
+            await errorOf(typeMismatch, 409);
+            const idMismatch = await req(`/inventory/${id}`, {
+              method: "PATCH",
+              body: {
+                data: { type: "inventory", id: crypto.randomUUID(), attributes: { quantity: 1 } },
+              },
+            });
+            assert.deepEqual((await errorOf(idMismatch, 409)).source, { pointer: "/data/id" });
+            assert.equal(await quantity(id), 5);
+            const missing = crypto.randomUUID();
+            await errorOf(await patch(missing, { quantity_delta: -1 }), 404);
+            await errorOf(await req("/inventory/not-a-uuid"), 404);
+            const operatorId = await req("/inventory", {
+              method: "POST",
+              body: {
+                data: { type: "inventory", attributes: { product_id: { $ne: null }, quantity: 1 } },
+              },
+            });
+            assert.equal(
+              (await errorOf(operatorId, 422)).source.pointer,
+              "/data/attributes/product_id",
+            );
+          },
+        );
+
+        await t.step("GET include=product adds the product as a compound document", async () => {
+          const id = newProduct();
+          await create(id, 2);
+          const doc = await jsonApiBody(await req(`/inventory/${id}?include=product`));
+          assert.deepEqual(doc.included, [{
+            type: "products",
+            id,
+            attributes: { name: `P ${id}` },
+          }]);
+          const error = await errorOf(await req(`/inventory/${id}?include=warehouse`), 400);
+          assert.deepEqual(error.source, { parameter: "include" });
+          const sparse = await jsonApiBody(
+            await req(`/inventory/${id}?fields[inventory]=quantity`),
+          );
+          assert.deepEqual(sparse.data.attributes, { quantity: 2 });
+          assert.equal(sparse.data.relationships, undefined);
+        });
+
+        await t.step("GET /inventory pages, sorts and filters low stock", async () => {
+          const ids = [newProduct(), newProduct(), newProduct()];
+          for (const [i, id] of ids.entries()) await create(id, 1000 + i);
+          const doc = await jsonApiBody(await req("/inventory?sort=-quantity&page[size]=2"));
+          assert.deepEqual(doc.data.map((r: { id: string }) => r.id), [ids[2], ids[1]]);
+          assert.ok(doc.meta.total >= 3);
+          assert.ok(doc.links.next);
+          const low = await jsonApiBody(
+            await req("/inventory?filter[max_quantity]=1001&sort=quantity&include=product"),
+          );
+          const lowIds = low.data.map((r: { id: string }) => r.id);
+          assert.ok(lowIds.includes(ids[0]) && lowIds.includes(ids[1]) && !lowIds.includes(ids[2]));
+          assert.equal(low.included.length, low.data.length);
+          for (
+            const [query, parameter] of [
+              ["sort=name", "sort"],
+              ["filter[max_quantity]=-1", "filter[max_quantity]"],
+              ["page[size]=500", "page[size]"],
+              ["x=1", "x"],
+            ]
+          ) {
+            assert.deepEqual((await errorOf(await req(`/inventory?${query}`), 400)).source, {
+              parameter,
+            });
+          }
+        });
+
+        await t.step("Idempotency-Key replays the first answer and applies once", async () => {
+          const id = newProduct();
+          await create(id, 10);
+          const key = { "Idempotency-Key": `k-${id}` };
+          const first = await patch(id, { quantity_delta: -1 }, key);
+          const firstBody = await first.text();
+          const second = await patch(id, { quantity_delta: -1 }, key);
+          assert.equal(second.status, first.status);
+          assert.equal(second.headers.get("Idempotent-Replayed"), "true");
+          assert.equal(await second.text(), firstBody);
+          assert.equal(await quantity(id), 9);
+          const other = await errorOf(await patch(id, { quantity_delta: -2 }, key), 422);
+          assert.equal(other.code, "idempotency_key_reused");
+          await errorOf(await patch(id, { quantity_delta: -1 }, { "Idempotency-Key": "" }), 400);
+        });
+
+        await t.step(
+          "concurrent requests with one Idempotency-Key apply once, answering alike",
+          async () => {
+            const id = newProduct();
+            await create(id, 100);
+            const key = { "Idempotency-Key": `race-${id}` };
+            const answers = await Promise.all(
+              Array.from({ length: 20 }, () => patch(id, { quantity_delta: -1 }, key)),
+            );
+            const bodies = await Promise.all(answers.map((r) => r.text()));
+            assert.ok(answers.every((r) => r.status === 200));
+            assert.equal(new Set(bodies).size, 1);
+            assert.equal(await quantity(id), 99);
+          },
+        );
+
+        if (backend.name === "Deno KV") {
+          await t.step("200 concurrent purchases of 50 units: exactly 50 succeed", async () => {
+            const id = newProduct();
+            await create(id, 50);
+            const answers = await Promise.all(
+              Array.from({ length: 200 }, () => patch(id, { quantity_delta: -1 })),
+            );
+            await Promise.all(answers.map((r) => r.body?.cancel()));
+            assert.equal(answers.filter((r) => r.status === 200).length, 50);
+            assert.equal(answers.filter((r) => r.status === 409).length, 150);
+            assert.equal(await quantity(id), 0);
+          });
+        }
+
+        await t.step("DELETE answers 204, then 404", async () => {
+          const id = newProduct();
+          await create(id, 1);
+          const res = await req(`/inventory/${id}`, { method: "DELETE" });
+          assert.equal(res.status, 204);
+          await errorOf(await req(`/inventory/${id}`, { method: "DELETE" }), 404);
+          await errorOf(await req(`/inventory/${id}`), 404);
+          const put = await req(`/inventory/${id}`, { method: "PUT" });
+          assert.equal(put.headers.get("Allow"), "GET, PATCH, DELETE");
+          await errorOf(put, 405);
+        });
+      } finally {
+        await products.server.shutdown();
+        await stores.close();
+      }
+    },
+  });
+}
