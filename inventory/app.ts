@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import { type AppEnv, createServiceApp, type Logger } from "@stockroom/shared";
 import { InventoryService } from "./application/inventory_service.ts";
 import type { IdempotencyStore, ProductCatalog, StockRepository } from "./domain/ports.ts";
+import { inventoryOpenApi } from "./api/openapi.ts";
 import { inventoryRoutes } from "./api/routes.ts";
 
 export interface InventoryAppOptions {
@@ -23,6 +24,7 @@ export function createInventoryApp(options: InventoryAppOptions): Hono<AppEnv> {
   const app = createServiceApp({
     logger: options.logger,
     apiKey: options.apiKey,
+    openapi: inventoryOpenApi,
     health: {
       service: "inventory",
       checks: { database: () => options.repository.ping() },

@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import { type AppEnv, createServiceApp, type Logger } from "@stockroom/shared";
 import { ProductService } from "./application/product_service.ts";
 import type { ProductCache, ProductRepository } from "./domain/ports.ts";
+import { productsOpenApi } from "./api/openapi.ts";
 import { productRoutes } from "./api/routes.ts";
 
 export interface ProductsAppOptions {
@@ -23,6 +24,7 @@ export function createProductsApp(options: ProductsAppOptions): Hono<AppEnv> {
   const app = createServiceApp({
     logger: options.logger,
     apiKey: options.apiKey,
+    openapi: productsOpenApi,
     health: {
       service: "products",
       checks: {

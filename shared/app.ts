@@ -4,6 +4,7 @@ import type { AppEnv } from "./app_env.ts";
 import { ApiError } from "./errors.ts";
 import { type HealthOptions, healthRoutes } from "./health.ts";
 import type { Logger } from "./logger.ts";
+import { docsPage } from "./openapi.ts";
 import { accessLog } from "./middleware/access_log.ts";
 import { apiKey } from "./middleware/api_key.ts";
 import { jsonApiContentNegotiation } from "./middleware/content_negotiation.ts";
@@ -16,6 +17,8 @@ export interface ServiceAppOptions {
   logger: Logger;
   apiKey: string;
   health: HealthOptions;
+  /** The service's OpenAPI document, served open at `/openapi.json` with a page at `/docs`. */
+  openapi: Record<string, unknown>;
 }
 
 /**
@@ -28,6 +31,10 @@ export function createServiceApp(options: ServiceAppOptions): Hono<AppEnv> {
   app.notFound(notFoundHandler());
   app.use(requestId(), echoRequestId(), accessLog(options.logger));
   app.route("/health", healthRoutes(options.health));
+  const openapi = JSON.stringify(options.openapi);
+  const title = String((options.openapi.info as { title?: string } | undefined)?.title ?? "API");
+  app.get("/openapi.json", (c) => c.body(openapi, 200, { "Content-Type": "application/json" }));
+  app.get("/docs", (c) => c.html(docsPage(title)));
   app.use(
     apiKey({ key: options.apiKey }),
     jsonApiContentNegotiation(),

@@ -15,6 +15,7 @@ function testApp(options: { dbUp?: boolean } = {}) {
   const app = createServiceApp({
     logger,
     apiKey: KEY,
+    openapi: { openapi: "3.1.0", info: { title: "Test", version: "1" }, paths: {} },
     health: {
       service: "test",
       checks: {

@@ -12,3 +12,4 @@ export * from "./request_document.ts";
 export * from "./timeout.ts";
 export * from "./serve.ts";
 export * from "./http_client.ts";
+export * from "./openapi.ts";

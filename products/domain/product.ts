@@ -23,7 +23,6 @@ export function hasAtMostTwoDecimals(price: number): boolean {
   return Math.round(price * 100) / 100 === price;
 }
 
-
 /**
  * Text PostgreSQL can store as given: well-formed UTF-16 (no lone surrogates) and no NUL, which
  * `text` columns reject.

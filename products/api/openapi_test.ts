@@ -1,0 +1,38 @@
+// deno-lint-ignore-file no-explicit-any
+import assert from "node:assert/strict";
+import { memoryLogger } from "@stockroom/shared/testing";
+import { assertValidOpenApi, documentedRoutes, servedRoutes } from "../../tests/support/openapi.ts";
+import { createProductsApp } from "../app.ts";
+import type { ProductRepository } from "../domain/ports.ts";
+import { LruProductCache } from "../infrastructure/lru_product_cache.ts";
+import { productsOpenApi } from "./openapi.ts";
+
+Deno.test("productsOpenApi is a valid OpenAPI 3.1 document", async () => {
+  await assertValidOpenApi(productsOpenApi);
+});
+
+Deno.test("productsOpenApi describes every route the products app serves, and only those", async () => {
+  const app = createProductsApp({
+    repository: {} as ProductRepository,
+    cache: new LruProductCache(),
+    cacheTtlSeconds: 0,
+    apiKey: "k".repeat(16),
+    logger: memoryLogger().logger,
+  });
+  assert.deepEqual(servedRoutes(app), documentedRoutes(productsOpenApi));
+  const res = await app.request("/openapi.json");
+  assert.equal(res.status, 200, "open without an API key");
+  assert.deepEqual(await res.json(), productsOpenApi);
+  const docs = await app.request("/docs");
+  assert.equal(docs.status, 200);
+  assert.match(await docs.text(), /openapi\.json/);
+});
+
+Deno.test("productsOpenApi takes its attribute schemas from the validating zod schemas", () => {
+  const paths = productsOpenApi.paths as Record<string, Record<string, any>>;
+  const body = paths["/products"]!.post.requestBody.content["application/vnd.api+json"].schema;
+  const attributes = body.properties.data.properties.attributes;
+  assert.deepEqual(attributes.required, ["name", "description", "price"]);
+  assert.equal(attributes.additionalProperties, false);
+  assert.equal(attributes.properties.price.maximum, 99_999_999.99);
+});
