@@ -1,6 +1,5 @@
 import { MongoClient } from "mongodb";
 import { createMongoIdempotencyStore } from "./mongo_idempotency_store.ts";
-import { detectNonAtomicUpdates } from "./mongo_stock_repository.ts";
 import { idempotencyStoreContract } from "./idempotency_store_contract.ts";
 
 const url = Deno.env.get("MONGODB_URL");
@@ -8,16 +7,6 @@ const dbName = Deno.env.get("MONGODB_DB") ?? "inventory_test";
 
 function _client(): MongoClient {
   return new MongoClient(url ?? "", { serverSelectionTimeoutMS: 3_000 });
-}
-
-async function _nonAtomicUpdates(): Promise<string | undefined> {
-  if (!url) return undefined;
-  const client = _client();
-  try {
-    return (await detectNonAtomicUpdates(client)) ?? undefined;
-  } finally {
-    await client.close();
-  }
 }
 
 idempotencyStoreContract("Mongo IdempotencyStore", async () => {
@@ -30,4 +19,4 @@ idempotencyStoreContract("Mongo IdempotencyStore", async () => {
     },
     close: () => client.close(),
   };
-}, { ignore: !url, nonAtomicUpdates: await _nonAtomicUpdates() });
+}, { ignore: !url });

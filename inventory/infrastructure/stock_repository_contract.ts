@@ -17,12 +17,6 @@ export interface ContractOptions {
   ignore?: boolean;
   /** Turn off for drivers that finish socket and timer clean-up after close() resolves. */
   sanitize?: boolean;
-  /**
-   * Set, with the reason, for a store known to apply a conditional update as a read and a separate
-   * write (FerretDB 1.x): the cases that race updates of one document are then ignored, with the
-   * reason in their names, instead of failing on a gap the adapter cannot close.
-   */
-  nonAtomicUpdates?: string;
 }
 
 /** Registers one contract case per Deno test, each on a freshly opened and reset store. */
@@ -30,12 +24,11 @@ export function registerContractCase<T>(
   name: string,
   open: () => Promise<{ reset(): Promise<void>; close(): Promise<void> } & T>,
   options: ContractOptions,
-): (title: string, fn: (harness: T) => Promise<void>, kind?: { racesUpdates: boolean }) => void {
-  return function test(title, fn, kind) {
-    const skipped = kind?.racesUpdates === true && options.nonAtomicUpdates !== undefined;
+): (title: string, fn: (harness: T) => Promise<void>) => void {
+  return function test(title, fn) {
     Deno.test({
-      name: `${name}: ${title}${skipped ? ` (ignored: ${options.nonAtomicUpdates})` : ""}`,
-      ignore: (options.ignore ?? false) || skipped,
+      name: `${name}: ${title}`,
+      ignore: options.ignore ?? false,
       sanitizeOps: options.sanitize ?? true,
       sanitizeResources: options.sanitize ?? true,
       async fn() {
@@ -75,8 +68,8 @@ export function stockRepositoryContract(
   options: ContractOptions = {},
 ): void {
   const register = registerContractCase(name, open, options);
-  function test(title: string, fn: (repo: StockRepository) => Promise<void>, racesUpdates = false) {
-    register(title, (harness) => fn(harness.repo), { racesUpdates });
+  function test(title: string, fn: (repo: StockRepository) => Promise<void>) {
+    register(title, (harness) => fn(harness.repo));
   }
 
   test("create() stores a record that get() returns", async (repo) => {
@@ -256,7 +249,7 @@ export function stockRepositoryContract(
     const seen = new Set(sold.map((result) => result.ok && result.before.quantity));
     assert.equal(seen.size, 50);
     assert.equal((await repo.get("p-1"))?.quantity, 0);
-  }, true);
+  });
 
   test("adjust() loses no update under concurrent buys and restocks", async (repo) => {
     await repo.create(_record("p-1", 100));
@@ -264,7 +257,7 @@ export function stockRepositoryContract(
     const results = await Promise.all(deltas.map((delta) => repo.adjust("p-1", delta, _at(1))));
     assert.ok(results.every((result) => result.ok));
     assert.equal((await repo.get("p-1"))?.quantity, 150);
-  }, true);
+  });
 
   test("create() admits exactly one of 20 concurrent creates", async (repo) => {
     const outcomes = await Promise.allSettled(

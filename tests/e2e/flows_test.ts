@@ -75,8 +75,6 @@ async function stopAll(services: (RunningService | undefined)[]): Promise<void> 
 interface Configuration {
   productsEnv: Record<string, string>;
   inventoryEnv: Record<string, string>;
-  /** FerretDB 1.x does not apply conditional updates atomically: skip concurrency there. */
-  concurrency: boolean;
 }
 
 async function runFlows(t: Deno.TestContext, config: Configuration): Promise<void> {
@@ -219,7 +217,6 @@ async function runFlows(t: Deno.TestContext, config: Configuration): Promise<voi
 
     await t.step({
       name: "100 concurrent single-unit purchases of 50 in stock: 50 succeed, 50 are refused",
-      ignore: !config.concurrency,
       fn: async () => {
         const id = await createProduct(products, "Limited edition");
         assert.equal((await createStock(inv, id, 50)).status, 201);
@@ -271,7 +268,7 @@ async function dropMongoDatabase(url: string, name: string): Promise<void> {
 }
 
 Deno.test("both processes on embedded stores (PGlite, LRU, Deno KV) serve the seed's flows", (t) =>
-  runFlows(t, { productsEnv: {}, inventoryEnv: {}, concurrency: true }));
+  runFlows(t, { productsEnv: {}, inventoryEnv: {} }));
 
 Deno.test({
   name: "both processes on PostgreSQL, Upstash REST and MongoDB serve the seed's sequential flows",
@@ -293,7 +290,6 @@ Deno.test({
           UPSTASH_REDIS_REST_TOKEN: env("UPSTASH_REDIS_REST_TOKEN"),
         },
         inventoryEnv: { MONGODB_URL: mongoUrl, MONGODB_DB: mongoDb },
-        concurrency: false,
       });
     } finally {
       await dropMongoDatabase(mongoUrl, mongoDb);
