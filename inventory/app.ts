@@ -1,5 +1,5 @@
 import type { Hono } from "hono";
-import { type AppEnv, createServiceApp, type Logger } from "@stockroom/shared";
+import { type AppEnv, createServiceApp, type Logger, Metrics } from "@stockroom/shared";
 import { InventoryService } from "./application/inventory_service.ts";
 import type { IdempotencyStore, ProductCatalog, StockRepository } from "./domain/ports.ts";
 import { inventoryOpenApi } from "./api/openapi.ts";
@@ -13,10 +13,21 @@ export interface InventoryAppOptions {
   apiKey: string;
   logger: Logger;
   draining?: () => boolean;
+  metrics?: Metrics;
 }
 
 /** The inventory HTTP application over the given adapters; `main.ts` decides which ones. */
 export function createInventoryApp(options: InventoryAppOptions): Hono<AppEnv> {
+  const metrics = options.metrics ?? new Metrics("inventory");
+  const adjustments = metrics.counter(
+    "inventory_adjustments_total",
+    "Stock changes applied, by kind (delta or absolute set)",
+    ["kind"],
+  );
+  const insufficient = metrics.counter(
+    "inventory_insufficient_stock_total",
+    "Purchases refused for insufficient stock",
+  );
   const service = new InventoryService({
     repository: options.repository,
     catalog: options.catalog,
@@ -25,9 +36,15 @@ export function createInventoryApp(options: InventoryAppOptions): Hono<AppEnv> {
     logger: options.logger,
     apiKey: options.apiKey,
     openapi: inventoryOpenApi,
+    metrics,
     health: {
       service: "inventory",
-      checks: { database: () => options.repository.ping() },
+      checks: {
+        database: () => options.repository.ping(),
+        products: () => options.catalog.ping(),
+      },
+      // Reads and adjustments need only the store; creating stock also needs products.
+      optional: ["products"],
       draining: options.draining,
     },
   });
@@ -37,6 +54,8 @@ export function createInventoryApp(options: InventoryAppOptions): Hono<AppEnv> {
       service,
       idempotencyStore: options.idempotencyStore,
       productsServiceUrl: options.productsServiceUrl,
+      onAdjusted: (kind) => adjustments.inc({ kind }),
+      onInsufficientStock: () => insufficient.inc(),
     }),
   );
   return app;

@@ -1,5 +1,5 @@
 import { MongoClient } from "mongodb";
-import { createLogger, exitOnStartupError, parseConfig, serve } from "@stockroom/shared";
+import { createLogger, exitOnStartupError, Metrics, parseConfig, serve } from "@stockroom/shared";
 import { createInventoryApp } from "./app.ts";
 import type { IdempotencyStore, StockRepository } from "./domain/ports.ts";
 import { HttpProductCatalog } from "./infrastructure/http_product_catalog.ts";
@@ -77,14 +77,40 @@ async function main(): Promise<void> {
     exitOnStartupError("inventory", new Error(`Database unavailable: ${(err as Error).message}`));
   }
 
+  const metrics = new Metrics("inventory");
+  const attempts = metrics.counter(
+    "products_client_attempts_total",
+    "Calls to the products service, by outcome (HTTP status or error)",
+    ["outcome"],
+  );
+  const retries = metrics.counter("products_client_retries_total", "Retried calls to products");
+  const failures = metrics.counter(
+    "products_client_failures_total",
+    "Calls to products that failed after every retry",
+  );
+
   let draining = () => false;
   const app = createInventoryApp({
+    metrics,
     repository: stores.repository,
     idempotencyStore: stores.idempotencyStore,
     catalog: new HttpProductCatalog({
       baseUrl: config.productsServiceUrl,
       apiKey: config.apiKey,
       logger,
+      retry: {
+        onAttempt: (info) => {
+          // Error texts vary; the label keeps to a fixed few values.
+          const outcome = info.status
+            ? String(info.status)
+            : info.error === "timeout"
+            ? "timeout"
+            : "network_error";
+          attempts.inc({ outcome });
+          if (info.attempt > 1) retries.inc();
+        },
+      },
+      onUnavailable: () => failures.inc(),
     }),
     productsServiceUrl: config.productsServiceUrl,
     apiKey: config.apiKey,

@@ -1,5 +1,5 @@
 import type { Hono } from "hono";
-import { type AppEnv, createServiceApp, type Logger } from "@stockroom/shared";
+import { type AppEnv, createServiceApp, type Logger, Metrics } from "@stockroom/shared";
 import { ProductService } from "./application/product_service.ts";
 import type { ProductCache, ProductRepository } from "./domain/ports.ts";
 import { productsOpenApi } from "./api/openapi.ts";
@@ -12,19 +12,33 @@ export interface ProductsAppOptions {
   apiKey: string;
   logger: Logger;
   draining?: () => boolean;
+  metrics?: Metrics;
 }
 
 /** The products HTTP application over the given adapters; `main.ts` decides which ones. */
 export function createProductsApp(options: ProductsAppOptions): Hono<AppEnv> {
+  const metrics = options.metrics ?? new Metrics("products");
+  const cacheLookups = metrics.counter(
+    "product_cache_lookups_total",
+    "Product reads by cache result (miss includes reads with the cache off)",
+    ["result"],
+  );
+  const cacheErrors = metrics.counter(
+    "product_cache_errors_total",
+    "Cache calls that failed or timed out and fell back to the database",
+    ["operation"],
+  );
   const service = new ProductService({
     repository: options.repository,
     cache: options.cache,
     cacheTtlSeconds: options.cacheTtlSeconds,
+    onCacheError: (operation) => cacheErrors.inc({ operation }),
   });
   const app = createServiceApp({
     logger: options.logger,
     apiKey: options.apiKey,
     openapi: productsOpenApi,
+    metrics,
     health: {
       service: "products",
       checks: {
@@ -35,6 +49,9 @@ export function createProductsApp(options: ProductsAppOptions): Hono<AppEnv> {
       draining: options.draining,
     },
   });
-  app.route("/products", productRoutes(service));
+  app.route(
+    "/products",
+    productRoutes(service, { onCacheResult: (r) => cacheLookups.inc({ result: r.toLowerCase() }) }),
+  );
   return app;
 }

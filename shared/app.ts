@@ -4,6 +4,7 @@ import type { AppEnv } from "./app_env.ts";
 import { ApiError } from "./errors.ts";
 import { type HealthOptions, healthRoutes } from "./health.ts";
 import type { Logger } from "./logger.ts";
+import { type Metrics, requestMetrics } from "./metrics.ts";
 import { docsPage } from "./openapi.ts";
 import { accessLog } from "./middleware/access_log.ts";
 import { apiKey } from "./middleware/api_key.ts";
@@ -19,6 +20,8 @@ export interface ServiceAppOptions {
   health: HealthOptions;
   /** The service's OpenAPI document, served open at `/openapi.json` with a page at `/docs`. */
   openapi: Record<string, unknown>;
+  /** Served as Prometheus text at `/metrics`, behind the API key. */
+  metrics: Metrics;
 }
 
 /**
@@ -29,7 +32,7 @@ export function createServiceApp(options: ServiceAppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError(errorHandler());
   app.notFound(notFoundHandler());
-  app.use(requestId(), echoRequestId(), accessLog(options.logger));
+  app.use(requestId(), echoRequestId(), accessLog(options.logger), requestMetrics(options.metrics));
   app.route("/health", healthRoutes(options.health));
   const openapi = JSON.stringify(options.openapi);
   const title = String((options.openapi.info as { title?: string } | undefined)?.title ?? "API");
@@ -47,6 +50,11 @@ export function createServiceApp(options: ServiceAppOptions): Hono<AppEnv> {
         });
       },
     }),
+  );
+  app.get(
+    "/metrics",
+    async (c) =>
+      c.body(await options.metrics.render(), 200, { "Content-Type": options.metrics.contentType }),
   );
   return app;
 }

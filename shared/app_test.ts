@@ -4,6 +4,7 @@ import { assertJsonApi, jsonApiBody } from "../tests/support/jsonapi.ts";
 import { createServiceApp } from "./app.ts";
 import { DomainError } from "./domain_error.ts";
 import { JSONAPI_MEDIA_TYPE } from "./jsonapi.ts";
+import { Metrics } from "./metrics.ts";
 import { methodNotAllowed } from "./middleware/error_handler.ts";
 import { readResource } from "./request_document.ts";
 import { memoryLogger } from "./testing.ts";
@@ -16,6 +17,7 @@ function testApp(options: { dbUp?: boolean } = {}) {
     logger,
     apiKey: KEY,
     openapi: { openapi: "3.1.0", info: { title: "Test", version: "1" }, paths: {} },
+    metrics: new Metrics("test", { processMetrics: false }),
     health: {
       service: "test",
       checks: {
@@ -234,4 +236,44 @@ Deno.test("healthRoutes() needs no key and reports each dependency", async () =>
   const degraded = await testApp().app.request("/health/ready");
   assert.equal(degraded.status, 200, "an optional dependency does not fail readiness");
   assert.equal((await degraded.json()).meta.status, "degraded");
+});
+
+Deno.test("createServiceApp() serves Prometheus metrics by route template, behind the key", async () => {
+  const { app } = testApp();
+  for (const path of ["/things", "/things", "/nowhere/1", "/nowhere/2"]) {
+    await (await app.request(path, { headers: auth })).body?.cancel();
+  }
+  const open = await app.request("/metrics");
+  assert.equal(open.status, 401);
+  await open.body?.cancel();
+  const res = await app.request("/metrics", { headers: auth });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type")!, /^text\/plain/);
+  const text = await res.text();
+  assert.match(
+    text,
+    /http_requests_total\{method="GET",route="\/things",status="200",service="test"\} 2/,
+  );
+  assert.match(
+    text,
+    /http_requests_total\{method="GET",route="unmatched",status="404",service="test"\} 2/,
+  );
+  assert.match(
+    text,
+    /http_request_duration_seconds_count\{[^}]*route="\/things"[^}]*\} 2/,
+  );
+});
+
+Deno.test("healthRoutes() reports draining as 503 so balancers stop sending traffic", async () => {
+  const { logger } = memoryLogger();
+  const app = createServiceApp({
+    logger,
+    apiKey: KEY,
+    openapi: {},
+    metrics: new Metrics("test", { processMetrics: false }),
+    health: { service: "test", checks: {}, draining: () => true },
+  });
+  const res = await app.request("/health/ready");
+  assert.equal(res.status, 503);
+  assert.equal((await res.json()).meta.status, "draining");
 });

@@ -13,3 +13,4 @@ export * from "./timeout.ts";
 export * from "./serve.ts";
 export * from "./http_client.ts";
 export * from "./openapi.ts";
+export * from "./metrics.ts";

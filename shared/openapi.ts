@@ -257,6 +257,14 @@ export function commonOperations(): OperationDoc[] {
       errors: [],
       open: true,
     },
+    {
+      method: "get",
+      path: "/metrics",
+      summary: "Prometheus metrics (text exposition format)",
+      tag: "operations",
+      success: { status: 200 },
+      errors: [],
+    },
   ];
 }
 

@@ -10,7 +10,7 @@ import {
   resourceDocument,
 } from "@stockroom/shared";
 import type { InventoryService, RequestContext } from "../application/inventory_service.ts";
-import { UnknownProductError } from "../domain/errors.ts";
+import { InsufficientStockError, UnknownProductError } from "../domain/errors.ts";
 import type { IdempotencyStore } from "../domain/ports.ts";
 import type { StockSortField } from "../domain/stock.ts";
 import { idempotency } from "./idempotency.ts";
@@ -30,6 +30,9 @@ export interface InventoryRoutesOptions {
   service: InventoryService;
   idempotencyStore: IdempotencyStore;
   productsServiceUrl: string;
+  /** Metrics hooks: an applied change, a refused purchase. */
+  onAdjusted?: (kind: "delta" | "set") => void;
+  onInsufficientStock?: () => void;
 }
 
 function productId(id: string): string {
@@ -141,11 +144,18 @@ export function inventoryRoutes(options: InventoryRoutesOptions): Hono<AppEnv> {
         attributes: updateStockAttributes,
       });
       const { quantity_delta, quantity } = input.attributes;
-      const record = await service.change(
-        productId(raw),
-        quantity_delta !== undefined ? { delta: quantity_delta } : { quantity: quantity! },
-        context(c),
-      );
+      let record;
+      try {
+        record = await service.change(
+          productId(raw),
+          quantity_delta !== undefined ? { delta: quantity_delta } : { quantity: quantity! },
+          context(c),
+        );
+      } catch (err) {
+        if (err instanceof InsufficientStockError) options.onInsufficientStock?.();
+        throw err;
+      }
+      options.onAdjusted?.(quantity_delta !== undefined ? "delta" : "set");
       return c.body(
         JSON.stringify(resourceDocument(stockResource(record, serialize(c.req.url)))),
         200,

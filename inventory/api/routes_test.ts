@@ -359,6 +359,13 @@ for (const backend of backends) {
           assert.equal(await quantity(id), 0);
         });
 
+        await t.step("/metrics counts adjustments and refused purchases", async () => {
+          const text = await (await req("/metrics")).text();
+          assert.match(text, /inventory_adjustments_total\{kind="delta"[^}]*\} [1-9]/);
+          assert.match(text, /inventory_adjustments_total\{kind="set"[^}]*\} [1-9]/);
+          assert.match(text, /inventory_insufficient_stock_total\{[^}]*\} [1-9]/);
+        });
+
         await t.step("DELETE answers 204, then 404", async () => {
           const id = newProduct();
           await create(id, 1);

@@ -12,6 +12,8 @@ export interface HttpProductCatalogOptions {
   apiKey: string;
   logger?: RetryLogger;
   retry?: Omit<RetryOptions, "logger" | "signal">;
+  /** Metrics hook: told when every attempt budget ran out. */
+  onUnavailable?: () => void;
 }
 
 /**
@@ -38,6 +40,7 @@ export class HttpProductCatalog implements ProductCatalog {
       }, { ...this.#options.retry, logger: this.#requestLogger(requestId) });
     } catch (err) {
       if (err instanceof UpstreamUnavailableError) {
+        this.#options.onUnavailable?.();
         throw new DependencyUnavailableError("products service", { cause: err });
       }
       throw err;
@@ -60,6 +63,15 @@ export class HttpProductCatalog implements ProductCatalog {
       });
     }
     return { id: productId, resource: doc.data };
+  }
+
+  /** One attempt at products' liveness route, no retries: readiness wants the present state. */
+  async ping(): Promise<void> {
+    const res = await fetch(`${this.#options.baseUrl}/health`, {
+      signal: AbortSignal.timeout(1500),
+    });
+    await res.body?.cancel();
+    if (!res.ok) throw new Error(`products answered ${res.status} to /health`);
   }
 
   /** Retry warnings carry the request id, like every other line of the request. */

@@ -34,7 +34,15 @@ function productId(id: string): string {
   return id.toLowerCase();
 }
 
-export function productRoutes(service: ProductService): Hono<AppEnv> {
+export interface ProductRoutesOptions {
+  /** Told whether each read by id was served from the cache (for metrics). */
+  onCacheResult?: (result: "HIT" | "MISS") => void;
+}
+
+export function productRoutes(
+  service: ProductService,
+  options: ProductRoutesOptions = {},
+): Hono<AppEnv> {
   return new Hono<AppEnv>()
     .post("/", async (c) => {
       parseQuery(c, noQuery);
@@ -82,6 +90,7 @@ export function productRoutes(service: ProductService): Hono<AppEnv> {
     .get("/:id", async (c) => {
       const q = parseQuery(c, singleProductQuery);
       const { product, cache } = await service.get(productId(c.req.param("id")), c.get("logger"));
+      options.onCacheResult?.(cache);
       const resource = productResource(product, origin(c.req.url), q.fields.products);
       return c.body(JSON.stringify(resourceDocument(resource)), 200, {
         ...JSON_API,

@@ -375,6 +375,13 @@ for (const backend of backends) {
           await expectError(await req("/products", { method: "POST", body: huge }), 413);
         });
 
+        await t.step("/metrics counts requests by route and cache hits and misses", async () => {
+          const text = await (await req("/metrics")).text();
+          assert.match(text, /http_requests_total\{[^}]*route="\/products\/:id"[^}]*status="200"/);
+          assert.match(text, /product_cache_lookups_total\{result="hit"[^}]*\} [1-9]/);
+          assert.match(text, /product_cache_lookups_total\{result="miss"[^}]*\} [1-9]/);
+        });
+
         await t.step("readiness reports the database and the cache", async () => {
           const res = await req("/health/ready", { headers: { "X-API-Key": "" } });
           assert.equal(res.status, 200);

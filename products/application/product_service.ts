@@ -19,6 +19,8 @@ export interface ProductServiceDeps {
   cacheTimeoutMs?: number;
   now?: () => Date;
   newId?: () => string;
+  /** Told of every cache call that failed or timed out (for metrics). */
+  onCacheError?: (operation: string) => void;
 }
 
 export interface GetResult {
@@ -34,6 +36,7 @@ export class ProductService {
   readonly #cacheTimeoutMs: number;
   readonly #now: () => Date;
   readonly #newId: () => string;
+  readonly #onCacheError: (operation: string) => void;
 
   constructor(deps: ProductServiceDeps) {
     this.#repo = deps.repository;
@@ -42,6 +45,7 @@ export class ProductService {
     this.#cacheTimeoutMs = deps.cacheTimeoutMs ?? 250;
     this.#now = deps.now ?? (() => new Date());
     this.#newId = deps.newId ?? (() => crypto.randomUUID());
+    this.#onCacheError = deps.onCacheError ?? (() => {});
   }
 
   async create(input: NewProduct, log: EventLog): Promise<Product> {
@@ -103,6 +107,7 @@ export class ProductService {
     try {
       return await withTimeout(call(), this.#cacheTimeoutMs, `cache ${operation}`);
     } catch (err) {
+      this.#onCacheError(operation);
       log.warn(
         { product_id: id, operation, error: err instanceof Error ? err.message : String(err) },
         "cache.unavailable",
