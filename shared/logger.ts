@@ -1,3 +1,4 @@
+import { isSpanContextValid, trace } from "@opentelemetry/api";
 import pino from "pino";
 
 export type Logger = pino.Logger;
@@ -6,6 +7,21 @@ export interface LoggerOptions {
   level?: string;
   /** Where lines go; stdout when omitted. Tests pass a collector. */
   destination?: { write(line: string): void };
+}
+
+const NO_TRACE = {};
+
+/**
+ * With `OTEL_DENO=true` Deno registers its tracer with `@opentelemetry/api`, and the span of the
+ * request being served is active: its ids go on the line so logs and traces join up.
+ */
+function traceContext(): Record<string, string> {
+  const span = trace.getActiveSpan();
+  if (!span) return NO_TRACE;
+  const context = span.spanContext();
+  return isSpanContextValid(context)
+    ? { trace_id: context.traceId, span_id: context.spanId }
+    : NO_TRACE;
 }
 
 /**
@@ -20,6 +36,7 @@ export function createLogger(service: string, options: LoggerOptions = {}): Logg
       messageKey: "message",
       timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
       formatters: { level: (label) => ({ level: label.toUpperCase() }) },
+      mixin: traceContext,
       // Defence in depth: nothing logs these, and if something ever does they stay hidden.
       redact: {
         paths: ["api_key", "apiKey", "headers['x-api-key']", "token", "password"],
