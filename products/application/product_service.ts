@@ -10,6 +10,12 @@ import {
   type ProductPage,
 } from "../domain/product.ts";
 
+/**
+ * How long after a change no read may refill the cache: longer than any read of the database
+ * takes (the store's query timeout is 5 s), so no read that saw the old row outlives it.
+ */
+export const INVALIDATION_GRACE_SECONDS = 10;
+
 export interface ProductServiceDeps {
   repository: ProductRepository;
   cache: ProductCache;
@@ -66,7 +72,7 @@ export class ProductService {
     const product = await this.#repo.findById(key);
     if (!product) throw new ProductNotFoundError(id);
     if (this.#ttl > 0) {
-      await this.#guard(() => this.#cache.set(product, this.#ttl), "set", key, log);
+      await this.#guard(() => this.#cache.fill(product, this.#ttl), "fill", key, log);
     }
     return { product, cache: "MISS" };
   }
@@ -95,7 +101,12 @@ export class ProductService {
 
   async #invalidate(id: string, log: EventLog): Promise<void> {
     // Even with the cache off now, entries from an earlier TTL may still be there.
-    await this.#guard(() => this.#cache.delete(id), "delete", id, log);
+    await this.#guard(
+      () => this.#cache.invalidate(id, INVALIDATION_GRACE_SECONDS),
+      "invalidate",
+      id,
+      log,
+    );
   }
 
   async #guard<T>(

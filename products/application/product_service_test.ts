@@ -5,6 +5,7 @@ import {
   ProductAlreadyExistsError,
   ProductNotFoundError,
 } from "../domain/product.ts";
+import { LruProductCache } from "../infrastructure/lru_product_cache.ts";
 import { ProductService } from "./product_service.ts";
 
 const PRODUCT: Product = {
@@ -52,8 +53,8 @@ function fakeCache(behaviour: CacheBehaviour = "ok"): ProductCache & { calls: st
   return {
     calls,
     get: (id) => act("get", () => entries.get(id) ?? null),
-    set: (p) => act("set", () => void entries.set(p.id, p)),
-    delete: (id) => act("delete", () => void entries.delete(id)),
+    fill: (p) => act("fill", () => void entries.set(p.id, p)),
+    invalidate: (id) => act("invalidate", () => void entries.delete(id)),
     ping: () => act("ping", () => undefined),
     close: () => Promise.resolve(),
   };
@@ -115,7 +116,7 @@ Deno.test("ProductService.update() and delete() invalidate the cached entry", as
   assert.equal(updated.price, 4);
   assert.equal((await service.get(PRODUCT.id, log)).cache, "MISS");
   await service.delete(PRODUCT.id, log);
-  assert.deepEqual(cache.calls.filter((c) => c === "delete").length, 2);
+  assert.deepEqual(cache.calls.filter((c) => c === "invalidate").length, 2);
   await assert.rejects(service.get(PRODUCT.id, log), ProductNotFoundError);
   assert.deepEqual(log.infos, ["product.updated", "product.deleted"]);
 });
@@ -144,4 +145,31 @@ Deno.test("ProductService.update() and delete() report a missing product", async
   );
   await assert.rejects(service.update(PRODUCT.id, {}, recordingLog()), ProductNotFoundError);
   await assert.rejects(service.delete(PRODUCT.id, recordingLog()), ProductNotFoundError);
+});
+
+Deno.test("ProductService never caches a read that raced a change", async () => {
+  const rows = new Map([[PRODUCT.id, PRODUCT]]);
+  const repository = fakeRepository(rows);
+  let releaseRead: () => void = () => {};
+  const slowRead = repository.findById.bind(repository);
+  let first = true;
+  repository.findById = async (id) => {
+    const row = await slowRead(id); // the old row, read before the change
+    if (first) {
+      first = false;
+      await new Promise<void>((resolve) => releaseRead = resolve);
+    }
+    return row;
+  };
+  const cache = new LruProductCache();
+  const service = new ProductService({ repository, cache, cacheTtlSeconds: 60 });
+  const log = recordingLog();
+  const racingGet = service.get(PRODUCT.id, log);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  rows.set(PRODUCT.id, { ...PRODUCT, price: 9 });
+  await service.update(PRODUCT.id, { price: 9 }, log); // invalidates while the read is held
+  releaseRead();
+  assert.equal((await racingGet).product.price, 3, "that request saw the old row");
+  const next = await service.get(PRODUCT.id, log);
+  assert.deepEqual([next.cache, next.product.price], ["MISS", 9], "but did not cache it");
 });

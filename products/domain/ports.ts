@@ -19,10 +19,18 @@ export interface ProductRepository {
   close(): Promise<void>;
 }
 
+/**
+ * A read-through cache that cannot be refilled with a stale read: `invalidate` leaves a short-lived
+ * tombstone and `fill` writes only where there is nothing, so a read that began before a change
+ * and finishes after its invalidation cannot put the old product back.
+ */
 export interface ProductCache {
+  /** The cached product, or null on a miss or a tombstone. */
   get(id: string): Promise<Product | null>;
-  set(product: Product, ttlSeconds: number): Promise<void>;
-  delete(id: string): Promise<void>;
+  /** Stores the product unless the key holds anything (an entry or a tombstone). */
+  fill(product: Product, ttlSeconds: number): Promise<void>;
+  /** Replaces the entry with a tombstone that blocks fills for `graceSeconds`. */
+  invalidate(id: string, graceSeconds: number): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -8,7 +8,8 @@ export interface LruCacheOptions {
 
 /** A bounded in-process cache: least recently used entries go first, expired ones on read. */
 export class LruProductCache implements ProductCache {
-  readonly #entries = new Map<string, { product: Product; expiresAt: number }>();
+  // A null product is a tombstone.
+  readonly #entries = new Map<string, { product: Product | null; expiresAt: number }>();
   readonly #max: number;
   readonly #now: () => number;
 
@@ -24,24 +25,28 @@ export class LruProductCache implements ProductCache {
     if (entry.expiresAt <= this.#now()) return Promise.resolve(null);
     // Re-inserting moves the key to the end of the Map's insertion order: most recently used.
     this.#entries.set(id, entry);
-    return Promise.resolve(structuredClone(entry.product));
+    return Promise.resolve(entry.product && structuredClone(entry.product));
   }
 
-  set(product: Product, ttlSeconds: number) {
-    this.#entries.delete(product.id);
-    this.#entries.set(product.id, {
-      product: structuredClone(product),
-      expiresAt: this.#now() + ttlSeconds * 1000,
-    });
-    while (this.#entries.size > this.#max) {
-      this.#entries.delete(this.#entries.keys().next().value!);
+  fill(product: Product, ttlSeconds: number) {
+    const current = this.#entries.get(product.id);
+    if (!current || current.expiresAt <= this.#now()) {
+      this.#put(product.id, structuredClone(product), ttlSeconds);
     }
     return Promise.resolve();
   }
 
-  delete(id: string) {
-    this.#entries.delete(id);
+  invalidate(id: string, graceSeconds: number) {
+    this.#put(id, null, graceSeconds);
     return Promise.resolve();
+  }
+
+  #put(id: string, product: Product | null, ttlSeconds: number): void {
+    this.#entries.delete(id);
+    this.#entries.set(id, { product, expiresAt: this.#now() + ttlSeconds * 1000 });
+    while (this.#entries.size > this.#max) {
+      this.#entries.delete(this.#entries.keys().next().value!);
+    }
   }
 
   get size(): number {

@@ -37,29 +37,38 @@ export function productCacheContract(
         await t.step("get() misses with null", async () => {
           assert.equal(await cache.get(crypto.randomUUID()), null);
         });
-        await t.step("set() then get() returns an equal product", async () => {
+        await t.step("fill() then get() returns an equal product", async () => {
           const p = product();
-          await cache.set(p, 60);
+          await cache.fill(p, 60);
           assert.deepEqual(await cache.get(p.id), p);
         });
-        await t.step("set() replaces the entry", async () => {
+        await t.step("fill() never overwrites an entry", async () => {
           const p = product();
-          await cache.set(p, 60);
-          await cache.set({ ...p, price: 1 }, 60);
-          assert.equal((await cache.get(p.id))?.price, 1);
+          await cache.fill(p, 60);
+          await cache.fill({ ...p, price: 1 }, 60);
+          assert.equal((await cache.get(p.id))?.price, p.price);
         });
-        await t.step("delete() removes the entry and ignores a missing one", async () => {
+        await t.step(
+          "invalidate() hides the entry and blocks fills during the grace period",
+          async () => {
+            const p = product();
+            await cache.fill(p, 60);
+            await cache.invalidate(p.id, 60);
+            assert.equal(await cache.get(p.id), null);
+            await cache.fill({ ...p, name: "stale read" }, 60);
+            assert.equal(await cache.get(p.id), null, "a read from before the change stays out");
+            await cache.invalidate(crypto.randomUUID(), 60);
+          },
+        );
+        await t.step("entries expire after their TTL, and so do tombstones", async () => {
           const p = product();
-          await cache.set(p, 60);
-          await cache.delete(p.id);
-          await cache.delete(p.id);
-          assert.equal(await cache.get(p.id), null);
-        });
-        await t.step("entries expire after their TTL", async () => {
-          const p = product();
-          await cache.set(p, 1);
+          const q = product();
+          await cache.fill(p, 1);
+          await cache.invalidate(q.id, 1);
           await options.expire();
           assert.equal(await cache.get(p.id), null);
+          await cache.fill(q, 60);
+          assert.deepEqual(await cache.get(q.id), q, "filled again once the tombstone expired");
         });
         await t.step("ping() answers", async () => {
           await cache.ping();

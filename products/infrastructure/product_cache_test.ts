@@ -36,10 +36,10 @@ Deno.test("LruProductCache evicts the least recently used entry past its bound",
     createdAt: "2026-01-01T00:00:00.000Z",
     updatedAt: "2026-01-01T00:00:00.000Z",
   });
-  await cache.set(p("a"), 60);
-  await cache.set(p("b"), 60);
+  await cache.fill(p("a"), 60);
+  await cache.fill(p("b"), 60);
   await cache.get("a");
-  await cache.set(p("c"), 60);
+  await cache.fill(p("c"), 60);
   assert.equal(cache.size, 2);
   assert.equal(await cache.get("b"), null, "b was least recently used");
   assert.equal((await cache.get("a"))?.id, "a");
@@ -56,7 +56,7 @@ Deno.test("LruProductCache hands out copies, so callers cannot change what is ca
     createdAt: "2026-01-01T00:00:00.000Z",
     updatedAt: "2026-01-01T00:00:00.000Z",
   };
-  await cache.set(original, 60);
+  await cache.fill(original, 60);
   original.name = "changed";
   const got = await cache.get("x");
   got!.price = 99;

@@ -3,6 +3,7 @@ import type { ProductCache } from "../domain/ports.ts";
 import type { Product } from "../domain/product.ts";
 
 const KEY_PREFIX = "stockroom:products:v1:";
+const TOMBSTONE = "invalidated";
 
 export interface UpstashCacheOptions {
   url: string;
@@ -21,15 +22,16 @@ export class UpstashProductCache implements ProductCache {
   }
 
   async get(id: string) {
-    return await this.#redis.get<Product>(KEY_PREFIX + id);
+    const value = await this.#redis.get<Product | typeof TOMBSTONE>(KEY_PREFIX + id);
+    return value && value !== TOMBSTONE ? value : null;
   }
 
-  async set(product: Product, ttlSeconds: number) {
-    await this.#redis.set(KEY_PREFIX + product.id, product, { ex: ttlSeconds });
+  async fill(product: Product, ttlSeconds: number) {
+    await this.#redis.set(KEY_PREFIX + product.id, product, { ex: ttlSeconds, nx: true });
   }
 
-  async delete(id: string) {
-    await this.#redis.del(KEY_PREFIX + id);
+  async invalidate(id: string, graceSeconds: number) {
+    await this.#redis.set(KEY_PREFIX + id, TOMBSTONE, { ex: graceSeconds });
   }
 
   async ping() {
