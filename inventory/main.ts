@@ -1,5 +1,5 @@
 import { MongoClient } from "mongodb";
-import { createLogger, exitOnStartupError, Metrics, parseConfig, serve } from "@stockroom/shared";
+import { exitOnStartupError, loadServiceConfig, Metrics, serve } from "@stockroom/shared";
 import { createInventoryApp } from "./app.ts";
 import type { IdempotencyStore, StockRepository } from "./domain/ports.ts";
 import { HttpProductCatalog } from "./infrastructure/http_product_catalog.ts";
@@ -52,16 +52,7 @@ async function openKv(): Promise<Stores> {
 
 /** Composition root: the only place that chooses adapters, from the environment. */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = parseConfig("inventory", Deno.env.toObject());
-  } catch (err) {
-    exitOnStartupError("inventory", err);
-  }
-  const logger = createLogger("inventory", { level: config.logLevel });
-  if (config.usingDevApiKey) {
-    logger.warn({}, "API_KEY is not set: using the development key; never do this in production");
-  }
+  const { config, logger } = loadServiceConfig("inventory");
 
   let stores: Stores;
   try {

@@ -1,4 +1,4 @@
-import { createLogger, exitOnStartupError, parseConfig, serve } from "@stockroom/shared";
+import { exitOnStartupError, loadServiceConfig, serve } from "@stockroom/shared";
 import { createProductsApp } from "./app.ts";
 import type { ProductCache } from "./domain/ports.ts";
 import { LruProductCache } from "./infrastructure/lru_product_cache.ts";
@@ -11,16 +11,7 @@ import { UpstashProductCache } from "./infrastructure/upstash_product_cache.ts";
 
 /** Composition root: the only place that chooses adapters, from the environment. */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = parseConfig("products", Deno.env.toObject());
-  } catch (err) {
-    exitOnStartupError("products", err);
-  }
-  const logger = createLogger("products", { level: config.logLevel });
-  if (config.usingDevApiKey) {
-    logger.warn({}, "API_KEY is not set: using the development key; never do this in production");
-  }
+  const { config, logger } = loadServiceConfig("products");
 
   let sql: SqlClient;
   try {

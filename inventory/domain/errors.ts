@@ -1,4 +1,5 @@
 import { DomainError } from "@stockroom/shared/domain_error";
+import { MAX_QUANTITY } from "./stock.ts";
 
 export class StockNotFoundError extends DomainError {
   constructor(productId: string) {
@@ -27,5 +28,17 @@ export class InsufficientStockError extends DomainError {
 export class UnknownProductError extends DomainError {
   constructor(productId: string) {
     super("invalid", "product_not_found", `Product ${productId} does not exist`);
+  }
+}
+
+/** A restock that would take the stock past MAX_QUANTITY. */
+export class QuantityLimitError extends DomainError {
+  constructor(productId: string, current: number, delta: number) {
+    super(
+      "conflict",
+      "quantity_limit_exceeded",
+      `Product ${productId} has ${current} in stock; adding ${delta} would exceed ${MAX_QUANTITY}`,
+      { available: current, max: MAX_QUANTITY },
+    );
   }
 }

@@ -24,3 +24,16 @@ export interface StockPage {
 
 /** The largest quantity a record may hold; keeps every value an exact integer in every store. */
 export const MAX_QUANTITY = 1_000_000_000;
+
+/** Guards the adapters share: the API validates first, so these fire only on a programming error. */
+export function assertQuantity(quantity: number): void {
+  if (!Number.isInteger(quantity) || quantity < 0 || quantity > MAX_QUANTITY) {
+    throw new RangeError(`Quantity must be an integer from 0 to ${MAX_QUANTITY}: ${quantity}`);
+  }
+}
+
+export function assertDate(at: Date): void {
+  if (!(at instanceof Date) || Number.isNaN(at.getTime())) {
+    throw new RangeError(`Timestamp must be a valid Date: ${at}`);
+  }
+}

@@ -1,8 +1,7 @@
 import { dirname } from "node:path";
-import { DomainError } from "@stockroom/shared/domain_error";
-import { StockAlreadyExistsError } from "../domain/errors.ts";
+import { QuantityLimitError, StockAlreadyExistsError } from "../domain/errors.ts";
 import type { AdjustResult, StockRepository } from "../domain/ports.ts";
-import { MAX_QUANTITY } from "../domain/stock.ts";
+import { assertDate, assertQuantity, MAX_QUANTITY } from "../domain/stock.ts";
 import type { StockListQuery, StockPage, StockRecord } from "../domain/stock.ts";
 
 /**
@@ -88,8 +87,8 @@ export function createKvStockRepository(
 
   return {
     async create(record) {
-      _assertQuantity(record.quantity);
-      _assertDate(record.lastUpdated);
+      assertQuantity(record.quantity);
+      assertDate(record.lastUpdated);
       const value: StockValue = { quantity: record.quantity, lastUpdated: record.lastUpdated };
       const key = [STOCK, record.productId];
       // A null versionstamp check makes the insert conditional on the key being absent.
@@ -110,18 +109,18 @@ export function createKvStockRepository(
 
     async adjust(productId, delta, at) {
       if (!Number.isSafeInteger(delta)) throw new RangeError(`Delta must be an integer: ${delta}`);
-      _assertDate(at);
+      assertDate(at);
       return await update(productId, at, (current) => {
         const next = current + delta;
         if (next < 0) return { ok: false, reason: "insufficient_stock", available: current };
-        if (next > MAX_QUANTITY) throw _quantityLimitError(productId, current, delta);
+        if (next > MAX_QUANTITY) throw new QuantityLimitError(productId, current, delta);
         return next;
       });
     },
 
     async set(productId, quantity, at) {
-      _assertQuantity(quantity);
-      _assertDate(at);
+      assertQuantity(quantity);
+      assertDate(at);
       return await update(productId, at, () => quantity);
     },
 
@@ -221,29 +220,4 @@ function _toRecord(productId: string, value: StockValue): StockRecord {
 function _backoff(attempt: number): Promise<void> {
   const ceiling = Math.min(2 ** attempt, 50);
   return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
-}
-
-function _assertQuantity(quantity: number): void {
-  if (!Number.isInteger(quantity) || quantity < 0 || quantity > MAX_QUANTITY) {
-    throw new RangeError(`Quantity must be an integer from 0 to ${MAX_QUANTITY}: ${quantity}`);
-  }
-}
-
-function _assertDate(at: Date): void {
-  if (!(at instanceof Date) || Number.isNaN(at.getTime())) {
-    throw new RangeError(`Timestamp must be a valid Date: ${at}`);
-  }
-}
-
-/**
- * AdjustResult has no variant for "would exceed MAX_QUANTITY", so this is thrown instead; the
- * Mongo adapter throws the same code.
- */
-function _quantityLimitError(productId: string, current: number, delta: number): DomainError {
-  return new DomainError(
-    "conflict",
-    "quantity_limit_exceeded",
-    `Product ${productId} has ${current} in stock; adding ${delta} would exceed ${MAX_QUANTITY}`,
-    { available: current, max: MAX_QUANTITY },
-  );
 }

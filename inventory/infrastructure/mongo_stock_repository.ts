@@ -1,9 +1,8 @@
 import { type Collection, type Filter, type MongoClient, MongoServerError } from "mongodb";
 import type { ObjectId } from "mongodb";
-import { DomainError } from "@stockroom/shared/domain_error";
-import { StockAlreadyExistsError } from "../domain/errors.ts";
+import { QuantityLimitError, StockAlreadyExistsError } from "../domain/errors.ts";
 import type { AdjustResult, StockRepository } from "../domain/ports.ts";
-import { MAX_QUANTITY } from "../domain/stock.ts";
+import { assertDate, assertQuantity, MAX_QUANTITY } from "../domain/stock.ts";
 import type { StockListQuery, StockPage, StockRecord } from "../domain/stock.ts";
 
 /** The seed's document shape. */
@@ -51,8 +50,8 @@ export async function createMongoStockRepository(
 
   return {
     async create(record) {
-      _assertQuantity(record.quantity);
-      _assertDate(record.lastUpdated);
+      assertQuantity(record.quantity);
+      assertDate(record.lastUpdated);
       try {
         await collection.insertOne({
           product_id: record.productId,
@@ -79,7 +78,7 @@ export async function createMongoStockRepository(
 
     async adjust(productId, delta, at) {
       if (!Number.isSafeInteger(delta)) throw new RangeError(`Delta must be an integer: ${delta}`);
-      _assertDate(at);
+      assertDate(at);
       const filter: Filter<StockDocument> = delta < 0
         ? { product_id: productId, quantity: { $gte: -delta } }
         : { product_id: productId, quantity: { $lte: MAX_QUANTITY - delta } };
@@ -101,7 +100,7 @@ export async function createMongoStockRepository(
         if (next < 0) {
           return { ok: false, reason: "insufficient_stock", available: current.quantity };
         }
-        if (next > MAX_QUANTITY) throw _quantityLimitError(productId, current.quantity, delta);
+        if (next > MAX_QUANTITY) throw new QuantityLimitError(productId, current.quantity, delta);
         // Another writer changed the quantity between the update and the read; try again.
       }
       throw new Error(
@@ -110,8 +109,8 @@ export async function createMongoStockRepository(
     },
 
     async set(productId, quantity, at): Promise<AdjustResult> {
-      _assertQuantity(quantity);
-      _assertDate(at);
+      assertQuantity(quantity);
+      assertDate(at);
       const before = await collection.findOneAndUpdate(
         { product_id: productId },
         { $set: { quantity, last_updated: at } },
@@ -172,26 +171,4 @@ async function _list(
 
 function _toRecord(doc: StockDocument): StockRecord {
   return { productId: doc.product_id, quantity: doc.quantity, lastUpdated: doc.last_updated };
-}
-
-function _assertQuantity(quantity: number): void {
-  if (!Number.isInteger(quantity) || quantity < 0 || quantity > MAX_QUANTITY) {
-    throw new RangeError(`Quantity must be an integer from 0 to ${MAX_QUANTITY}: ${quantity}`);
-  }
-}
-
-function _assertDate(at: Date): void {
-  if (!(at instanceof Date) || Number.isNaN(at.getTime())) {
-    throw new RangeError(`Timestamp must be a valid Date: ${at}`);
-  }
-}
-
-/** Same error as the KV adapter's: AdjustResult has no variant for exceeding MAX_QUANTITY. */
-function _quantityLimitError(productId: string, current: number, delta: number): DomainError {
-  return new DomainError(
-    "conflict",
-    "quantity_limit_exceeded",
-    `Product ${productId} has ${current} in stock; adding ${delta} would exceed ${MAX_QUANTITY}`,
-    { available: current, max: MAX_QUANTITY },
-  );
 }
