@@ -9,19 +9,17 @@ export interface LoggerOptions {
   destination?: { write(line: string): void };
 }
 
-const NO_TRACE = {};
-
 /**
  * With `OTEL_DENO=true` Deno registers its tracer with `@opentelemetry/api`, and the span of the
  * request being served is active: its ids go on the line so logs and traces join up.
  */
 function traceContext(): Record<string, string> {
+  // A fresh object every time: pino merges the line's fields into what the mixin returns.
   const span = trace.getActiveSpan();
-  if (!span) return NO_TRACE;
-  const context = span.spanContext();
-  return isSpanContextValid(context)
+  const context = span?.spanContext();
+  return context && isSpanContextValid(context)
     ? { trace_id: context.traceId, span_id: context.spanId }
-    : NO_TRACE;
+    : {};
 }
 
 /**

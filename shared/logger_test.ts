@@ -22,6 +22,14 @@ Deno.test("createLogger() writes the seed's JSON line format", () => {
   assert.equal(lines.length, 1);
 });
 
+Deno.test("createLogger() never carries one line's fields into the next", () => {
+  const lines: string[] = [];
+  const logger = createLogger("x", { destination: { write: (l) => void lines.push(l) } });
+  logger.info({ a: 1 }, "first");
+  logger.info({}, "second");
+  assert.equal(JSON.parse(lines[1]!).a, undefined);
+});
+
 Deno.test("createLogger() hides secrets even if a caller logs them", () => {
   const lines: string[] = [];
   const logger = createLogger("x", { destination: { write: (l) => void lines.push(l) } });
