@@ -73,6 +73,10 @@ export function parseConfig(
   if (production && !e.API_KEY) {
     throw new ConfigError("Invalid configuration: API_KEY: required in production");
   }
+  // Deploy's file system is read-only, so the embedded PGlite cannot keep its data there.
+  if (service === "products" && e.DENO_DEPLOYMENT_ID !== undefined && !e.DATABASE_URL) {
+    throw new ConfigError("Invalid configuration: DATABASE_URL: required on Deno Deploy");
+  }
   if (Boolean(e.UPSTASH_REDIS_REST_URL) !== Boolean(e.UPSTASH_REDIS_REST_TOKEN)) {
     const missing = e.UPSTASH_REDIS_REST_URL
       ? "UPSTASH_REDIS_REST_TOKEN"

@@ -49,6 +49,10 @@ Deno.test("parseConfig() names the variable in one line when a value is invalid"
     [{ UPSTASH_REDIS_REST_URL: "https://x" }, /UPSTASH_REDIS_REST_TOKEN/],
     [{ DENO_ENV: "production" }, /^Invalid configuration: API_KEY: required in production$/],
     [{ DENO_DEPLOYMENT_ID: "abc" }, /API_KEY: required in production/],
+    [
+      { DENO_DEPLOYMENT_ID: "abc", API_KEY: "a-long-enough-secret-key" },
+      /^Invalid configuration: DATABASE_URL: required on Deno Deploy$/,
+    ],
   ];
   for (const [env, message] of cases) {
     assert.throws(() => parseConfig("products", env), (err: unknown) => {
@@ -68,6 +72,15 @@ Deno.test("parseConfig() treats empty values as unset and requires a key only in
   });
   assert.equal(prod.production, true);
   assert.equal(prod.apiKey, "production-secret-123");
+});
+
+Deno.test("parseConfig() lets inventory run on Deno Deploy without a database URL (Deno KV)", () => {
+  const config = parseConfig("inventory", {
+    DENO_DEPLOYMENT_ID: "abc",
+    API_KEY: "a-long-enough-secret-key",
+  });
+  assert.equal(config.production, true);
+  assert.equal(config.mongodbUrl, undefined);
 });
 
 Deno.test("parseConfig() never echoes a secret in its error", () => {
