@@ -9,6 +9,8 @@ export interface ProductsAppOptions {
   repository: ProductRepository;
   cache: ProductCache;
   cacheTtlSeconds: number;
+  /** Bound on each cache call before falling back to the database; 0 for an in-process cache. */
+  cacheTimeoutMs?: number;
   apiKey: string;
   logger: Logger;
   draining?: () => boolean;
@@ -32,6 +34,7 @@ export function createProductsApp(options: ProductsAppOptions): Hono<AppEnv> {
     repository: options.repository,
     cache: options.cache,
     cacheTtlSeconds: options.cacheTtlSeconds,
+    cacheTimeoutMs: options.cacheTimeoutMs,
     onCacheError: (operation) => cacheErrors.inc({ operation }),
   });
   const app = createServiceApp({

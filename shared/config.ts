@@ -18,6 +18,7 @@ const envSchema = z.object({
   UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/ }).optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
   CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(86_400 * 30).default(300),
+  CACHE_L1_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(2),
   MONGODB_URL: optionalUrl,
   MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, "must be a MongoDB database name")
     .default("inventory"),
@@ -37,6 +38,8 @@ export interface Config {
   databaseUrl?: string;
   upstash?: { url: string; token: string };
   cacheTtlSeconds: number;
+  /** In-process tier in front of Upstash: how stale a read may be across instances; 0 = off. */
+  cacheL1TtlSeconds: number;
   mongodbUrl?: string;
   mongodbDb: string;
   productsServiceUrl: string;
@@ -96,6 +99,7 @@ export function parseConfig(
       ? { url: e.UPSTASH_REDIS_REST_URL, token: e.UPSTASH_REDIS_REST_TOKEN }
       : undefined,
     cacheTtlSeconds: e.CACHE_TTL_SECONDS,
+    cacheL1TtlSeconds: e.CACHE_L1_TTL_SECONDS,
     mongodbUrl: e.MONGODB_URL,
     mongodbDb: e.MONGODB_DB,
     productsServiceUrl: e.PRODUCTS_SERVICE_URL.replace(/\/+$/, ""),

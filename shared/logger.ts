@@ -22,6 +22,34 @@ function traceContext(): Record<string, string> {
     : {};
 }
 
+/** How long a line may wait in the buffer when traffic is too light to fill it. */
+const FLUSH_INTERVAL_MS = 100;
+
+/**
+ * Stdout, written in batches of at least 4 KiB instead of one write per line (one system call per
+ * line was a large share of a cached read's cost), and flushed every 100 ms so a quiet service's
+ * lines still appear promptly. The timer does not keep the process alive.
+ */
+function stdoutDestination() {
+  const destination = pino.destination({ fd: 1, sync: false, minLength: 4096 });
+  const timer = setInterval(() => {
+    try {
+      destination.flush();
+    } catch {
+      // A flush while a write is under way is refused; the next tick catches up.
+    }
+  }, FLUSH_INTERVAL_MS);
+  Deno.unrefTimer(timer as unknown as number);
+  globalThis.addEventListener("unload", () => {
+    try {
+      destination.flushSync();
+    } catch {
+      // Nothing more can be done at exit.
+    }
+  });
+  return destination;
+}
+
 /**
  * One JSON object per line in the seed's format: `timestamp`, upper-case `level`, `service`,
  * `request_id` (on request loggers), `message`, then event fields.
@@ -42,6 +70,6 @@ export function createLogger(service: string, options: LoggerOptions = {}): Logg
       },
     },
     // deno-lint-ignore no-explicit-any
-    (options.destination ?? pino.destination({ fd: 1, sync: false })) as any,
+    (options.destination ?? stdoutDestination()) as any,
   );
 }

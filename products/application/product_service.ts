@@ -21,7 +21,10 @@ export interface ProductServiceDeps {
   cache: ProductCache;
   /** 0 turns the cache off. */
   cacheTtlSeconds: number;
-  /** How long a cache call may take before we read the database instead. */
+  /**
+   * How long a cache call may take before we read the database instead; 0 for an in-process cache
+   * that cannot hang, which spares a timer per request.
+   */
   cacheTimeoutMs?: number;
   now?: () => Date;
   newId?: () => string;
@@ -116,7 +119,9 @@ export class ProductService {
     log: EventLog,
   ): Promise<T | null> {
     try {
-      return await withTimeout(call(), this.#cacheTimeoutMs, `cache ${operation}`);
+      return this.#cacheTimeoutMs > 0
+        ? await withTimeout(call(), this.#cacheTimeoutMs, `cache ${operation}`)
+        : await call();
     } catch (err) {
       this.#onCacheError(operation);
       log.warn(

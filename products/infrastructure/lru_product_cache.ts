@@ -25,13 +25,14 @@ export class LruProductCache implements ProductCache {
     if (entry.expiresAt <= this.#now()) return Promise.resolve(null);
     // Re-inserting moves the key to the end of the Map's insertion order: most recently used.
     this.#entries.set(id, entry);
-    return Promise.resolve(entry.product && structuredClone(entry.product));
+    return Promise.resolve(entry.product);
   }
 
   fill(product: Product, ttlSeconds: number) {
     const current = this.#entries.get(product.id);
     if (!current || current.expiresAt <= this.#now()) {
-      this.#put(product.id, structuredClone(product), ttlSeconds);
+      // A frozen copy: shared by every reader without copying, and no caller can change it.
+      this.#put(product.id, Object.freeze({ ...product }), ttlSeconds);
     }
     return Promise.resolve();
   }

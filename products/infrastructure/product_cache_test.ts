@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import type { ProductCache } from "../domain/ports.ts";
 import { LruProductCache } from "./lru_product_cache.ts";
 import { productCacheContract } from "./product_cache_contract.ts";
+import { TieredProductCache } from "./tiered_product_cache.ts";
 import { UpstashProductCache } from "./upstash_product_cache.ts";
 
 let clock = 0;
@@ -26,6 +28,68 @@ productCacheContract(
   },
 );
 
+productCacheContract(
+  "L1 LRU in front of Upstash REST (UPSTASH_REDIS_REST_URL)",
+  () =>
+    Promise.resolve(
+      new TieredProductCache(
+        new LruProductCache(),
+        new UpstashProductCache({ url: url!, token: token! }),
+        1,
+      ),
+    ),
+  {
+    ignore: !url || !token,
+    expire: () => new Promise((resolve) => setTimeout(resolve, 2100)),
+  },
+);
+
+productCacheContract(
+  "L1 LRU in front of an in-process LRU",
+  () => {
+    const now = () => clock;
+    return Promise.resolve(
+      new TieredProductCache(new LruProductCache({ now }), new LruProductCache({ now }), 1),
+    );
+  },
+  {
+    expire: () => {
+      clock += 1001;
+      return Promise.resolve();
+    },
+  },
+);
+
+Deno.test("TieredProductCache serves L1 hits without asking the shared cache", async () => {
+  const l2 = new LruProductCache();
+  let l2Reads = 0;
+  const counting: ProductCache = {
+    get: (id) => {
+      l2Reads++;
+      return l2.get(id);
+    },
+    fill: (p, ttl) => l2.fill(p, ttl),
+    invalidate: (id, grace) => l2.invalidate(id, grace),
+    ping: () => l2.ping(),
+    close: () => l2.close(),
+  };
+  const cache = new TieredProductCache(new LruProductCache(), counting, 5);
+  const product = {
+    id: "p",
+    name: "n",
+    description: "",
+    price: 1,
+    createdAt: "2026-01-01T00:00:00.000Z",
+    updatedAt: "2026-01-01T00:00:00.000Z",
+  };
+  await l2.fill(product, 60);
+  assert.equal((await cache.get("p"))?.id, "p");
+  assert.equal((await cache.get("p"))?.id, "p");
+  assert.equal(l2Reads, 1, "the second read came from L1");
+  await cache.invalidate("p", 10);
+  assert.equal(await cache.get("p"), null);
+});
+
 Deno.test("LruProductCache evicts the least recently used entry past its bound", async () => {
   const cache = new LruProductCache({ maxEntries: 2 });
   const p = (id: string) => ({
@@ -46,7 +110,7 @@ Deno.test("LruProductCache evicts the least recently used entry past its bound",
   assert.equal((await cache.get("c"))?.id, "c");
 });
 
-Deno.test("LruProductCache hands out copies, so callers cannot change what is cached", async () => {
+Deno.test("LruProductCache keeps its own frozen copy, so callers cannot change what is cached", async () => {
   const cache = new LruProductCache();
   const original = {
     id: "x",
@@ -59,7 +123,9 @@ Deno.test("LruProductCache hands out copies, so callers cannot change what is ca
   await cache.fill(original, 60);
   original.name = "changed";
   const got = await cache.get("x");
-  got!.price = 99;
+  assert.throws(() => {
+    got!.price = 99;
+  }, TypeError);
   assert.deepEqual(await cache.get("x"), { ...original, name: "n" });
 });
 
