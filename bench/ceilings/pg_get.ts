@@ -1,0 +1,37 @@
+/**
+ * P2 ceiling: a bare Deno.serve doing the products repository's point select through postgres.js
+ * (same SELECT text, prepared, same pool size as the service), serialising the row as a small
+ * JSON:API document. No routing framework, middleware, validation or logging.
+ *
+ * env: PORT, DATABASE_URL.
+ */
+import postgres from "postgres";
+
+// The same statement as products/infrastructure/sql_product_repository.ts findById().
+const COLUMNS = `id, name, description, price::text AS price,
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
+  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS updated_at`;
+const SELECT = `SELECT ${COLUMNS} FROM products WHERE id = $1`;
+
+const sql = postgres(Deno.env.get("DATABASE_URL")!, {
+  max: 10,
+  connect_timeout: 5,
+  idle_timeout: 60,
+  onnotice: () => {},
+});
+const headers = { "Content-Type": "application/vnd.api+json" };
+
+Deno.serve({ port: Number(Deno.env.get("PORT") ?? 8000), onListen: () => {} }, async (req) => {
+  const id = req.url.slice(req.url.lastIndexOf("/") + 1);
+  if (id === "health") return new Response('{"meta":{"status":"ok"}}', { headers });
+  const rows = await sql.unsafe(SELECT, [id], { prepare: true });
+  const row = rows[0];
+  if (!row) return new Response('{"errors":[{"status":"404"}]}', { status: 404, headers });
+  const { id: _, ...attributes } = row;
+  return new Response(
+    JSON.stringify({
+      data: { type: "products", id, attributes: { ...attributes, price: Number(row.price) } },
+    }),
+    { headers },
+  );
+});

@@ -1,0 +1,248 @@
+/**
+ * Processes the bench starts: services and ceilings as `deno run` children, each with its stdout
+ * and stderr appended to a log file (so the access log is really written, as in production, without
+ * the bench spending CPU on reading it). Every child is registered; `stopAll()` ends what is left,
+ * and run.ts calls it on success, failure and SIGINT/SIGTERM.
+ */
+
+export const REPO = new URL("../../", import.meta.url).pathname;
+export const CONFIG = `${REPO}deno.json`;
+
+/** ≥ 16 characters, as production config demands. */
+export const BENCH_API_KEY = "bench-api-key-0123456789abcdef";
+
+/**
+ * The child inherits our environment; blank every backend variable so a developer's shell exports
+ * cannot switch an embedded configuration to real stores (empty counts as unset).
+ */
+const BLANK_BACKENDS: Record<string, string> = {
+  DATABASE_URL: "",
+  UPSTASH_REDIS_REST_URL: "",
+  UPSTASH_REDIS_REST_TOKEN: "",
+  CACHE_TTL_SECONDS: "",
+  MONGODB_URL: "",
+  MONGODB_DB: "",
+  PRODUCTS_SERVICE_URL: "",
+  DENO_ENV: "",
+  DENO_DEPLOYMENT_ID: "",
+};
+
+const STOP_TIMEOUT_MS = 8_000;
+const START_TIMEOUT_MS = 90_000;
+
+export interface Proc {
+  name: string;
+  pid: number;
+  port: number;
+  url: string;
+  logPath: string;
+  /** True once the process has exited. */
+  exited(): boolean;
+  /** How it ended ("exit code 1", "signal SIGKILL"), once it has. */
+  exitStatus(): string | undefined;
+  /** SIGTERM, then SIGKILL after 8 s; idempotent; resolves once the process is gone. */
+  stop(): Promise<void>;
+}
+
+const live = new Set<Proc>();
+const tempDirs = new Set<string>();
+/** Other children (wrk): killed outright by stopAll() if still running. */
+const helpers = new Set<Deno.ChildProcess>();
+
+/** Registers a helper child until its status settles. */
+export function trackHelper(child: Deno.ChildProcess): void {
+  helpers.add(child);
+  child.status.finally(() => helpers.delete(child));
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+export async function makeTempDir(prefix: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: `stockroom-bench-${prefix}-` });
+  tempDirs.add(dir);
+  return dir;
+}
+
+export interface SpawnOptions {
+  name: string;
+  /** Path of the script, relative to the repository root. */
+  script: string;
+  env: Record<string, string>;
+  cwd: string;
+  /** Defaults to a free port; passed as PORT. */
+  port?: number;
+}
+
+/** Starts `deno run -A --config deno.json <script>` (no waiting); PORT and API_KEY are set. */
+export function spawnDeno(options: SpawnOptions): Proc {
+  const port = options.port ?? freePort();
+  const logPath = `${options.cwd}/${options.name}.log`;
+  // `exec` makes the shell become deno: the pid we hold is the deno process (for VmRSS, signals).
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      'log=$1; shift; exec "$@" >>"$log" 2>&1',
+      "sh",
+      logPath,
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--config",
+      CONFIG,
+      `${REPO}${options.script}`,
+    ],
+    cwd: options.cwd,
+    env: {
+      ...BLANK_BACKENDS,
+      PORT: String(port),
+      API_KEY: BENCH_API_KEY,
+      LOG_LEVEL: "info",
+      ...options.env,
+    },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  let exitedFlag = false;
+  let exitText: string | undefined;
+  const status = child.status.then((s) => {
+    exitedFlag = true;
+    exitText = s.signal ? `signal ${s.signal}` : `exit code ${s.code}`;
+    return s;
+  });
+  let stopping: Promise<void> | undefined;
+  const proc: Proc = {
+    name: options.name,
+    pid: child.pid,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    logPath,
+    exited: () => exitedFlag,
+    exitStatus: () => exitText,
+    stop() {
+      stopping ??= (async () => {
+        if (!exitedFlag) {
+          try {
+            child.kill("SIGTERM");
+          } catch { /* exited meanwhile */ }
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const timedOut = await Promise.race([
+            status.then(() => false),
+            new Promise<boolean>((r) => (timer = setTimeout(() => r(true), STOP_TIMEOUT_MS))),
+          ]);
+          clearTimeout(timer);
+          if (timedOut) {
+            try {
+              child.kill("SIGKILL");
+            } catch { /* exited meanwhile */ }
+          }
+        }
+        await status;
+        live.delete(proc);
+      })();
+      return stopping;
+    },
+  };
+  live.add(proc);
+  return proc;
+}
+
+/** The last lines of a process's log, access-log lines left out, and how it ended. */
+export async function tailLog(proc: Proc, lines = 15): Promise<string> {
+  let text = "(no log)";
+  try {
+    text = (await Deno.readTextFile(proc.logPath)).trimEnd().split("\n")
+      .filter((l) => !l.includes('"request completed"')).slice(-lines).join("\n");
+  } catch { /* keep the placeholder */ }
+  const ended = proc.exitStatus();
+  return `${text}\n(${proc.name}, pid ${proc.pid}: ${
+    ended ?? "still running"
+  }; log ${proc.logPath})`;
+}
+
+/** Polls `GET /health` until 200; returns ms from `since` (performance.now()) to that answer. */
+export async function waitHealthy(
+  proc: Proc,
+  since = performance.now(),
+  pollMs = 5,
+): Promise<number> {
+  const deadline = since + START_TIMEOUT_MS;
+  for (;;) {
+    if (proc.exited()) {
+      throw new Error(`${proc.name} exited during start-up:\n${await tailLog(proc)}`);
+    }
+    try {
+      const res = await fetch(`${proc.url}/health`);
+      await res.body?.cancel();
+      if (res.status === 200) return performance.now() - since;
+    } catch { /* not listening yet */ }
+    if (performance.now() > deadline) {
+      throw new Error(
+        `${proc.name} not healthy after ${START_TIMEOUT_MS} ms:\n${await tailLog(proc)}`,
+      );
+    }
+    await sleep(pollMs);
+  }
+}
+
+/** Spawns and waits for health; stops the process if it never gets there. */
+export async function startDeno(options: SpawnOptions): Promise<Proc> {
+  const proc = spawnDeno(options);
+  try {
+    await waitHealthy(proc, performance.now(), 25);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return proc;
+}
+
+/** VmRSS of the process in MB (from /proc/<pid>/status). */
+export async function rssMb(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const match = status.match(/^VmRSS:\s+(\d+)\s+kB/m);
+  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(match[1]) / 1024;
+}
+
+/**
+ * Ends every process still registered and removes the temporary directories, or keeps them (the
+ * service logs are there) and returns their paths when `keepDirs` is set, after a failure.
+ */
+export async function stopAll(keepDirs = false): Promise<string[]> {
+  for (const child of helpers) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }
+  await Promise.allSettled([...live].map((p) => p.stop()));
+  const dirs = [...tempDirs];
+  tempDirs.clear();
+  if (keepDirs) return dirs;
+  for (const dir of dirs) await Deno.remove(dir, { recursive: true }).catch(() => {});
+  return [];
+}
+
+export function liveCount(): number {
+  return live.size;
+}
+
+/** Runs a command to completion; throws with its output when it fails. */
+export async function run(cmd: string, args: string[], env?: Record<string, string>) {
+  const out = await new Deno.Command(cmd, { args, env, stdin: "null" }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")} failed (${out.code}):\n${stderr || stdout}`);
+  }
+  return { stdout, stderr };
+}

@@ -1,0 +1,880 @@
+/**
+ * `deno task bench`: each service against its ceiling, side by side, on this machine.
+ *
+ * For every figure the service and its ceiling run ALTERNATELY (the order flips each round), at
+ * least three rounds, and the figure is the median of the per-round ratios: on a shared, noisy
+ * machine only ratios measured next to each other mean anything.
+ *
+ *   P1  cached GET /products/{id}, whole stack (API key, request id, JSON:API, access log) vs a bare
+ *       Deno.serve returning the same bytes; Upstash (gateway on real Redis) and embedded LRU.
+ *   P2  uncached GET /products/{id} (CACHE_TTL_SECONDS=0, PostgreSQL) vs a bare Deno.serve doing
+ *       the same postgres.js point select.
+ *   P3  PATCH /inventory/{id} purchases (quantity_delta -1), 50 connections on one product, vs a
+ *       bare Deno.serve doing the same conditional findOneAndUpdate on the same server.
+ *   P4  POST /inventory latency (it calls products; every request a fresh product) vs cached
+ *       GET /products/{id} latency at the same concurrency.
+ *   P5  cold start, spawn to first 200 on /health, vs a tiny Deno.serve script.
+ *   P6  RSS (VmRSS) idle and after load.
+ *
+ * Settings (environment): BENCH_ROUNDS (3), BENCH_DURATION (5 s), BENCH_WARMUP (2 s),
+ * BENCH_THREADS (2), BENCH_CONNECTIONS (50), BENCH_P4_CONNECTIONS (10), BENCH_COLD_RUNS (5),
+ * BENCH_ONLY (e.g. "P1,P3"; P6 rows come with the runs they follow), BENCH_RESULTS (output path,
+ * default bench/RESULTS.md).
+ */
+import {
+  BENCH_API_KEY,
+  freePort,
+  liveCount,
+  makeTempDir,
+  type Proc,
+  REPO,
+  rssMb,
+  sleep,
+  spawnDeno,
+  type SpawnOptions,
+  startDeno,
+  stopAll,
+  tailLog,
+  waitHealthy,
+} from "./lib/procs.ts";
+import {
+  ensureWrk,
+  runWrk,
+  staticScript,
+  walkScript,
+  type WrkResult,
+  wrkVersion,
+} from "./lib/wrk.ts";
+import {
+  codeVersion,
+  fmt,
+  loadAverage,
+  machineInfo,
+  median,
+  type Row,
+  table,
+  verdict,
+} from "./lib/report.ts";
+import { backends, type BenchStores, createBenchStores } from "./lib/stores.ts";
+
+function envInt(name: string, fallback: number): number {
+  const raw = Deno.env.get(name);
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number`);
+  return n;
+}
+
+const S = {
+  rounds: Math.max(1, Math.round(envInt("BENCH_ROUNDS", 3))),
+  durationS: envInt("BENCH_DURATION", 5),
+  warmupS: envInt("BENCH_WARMUP", 2),
+  threads: Math.round(envInt("BENCH_THREADS", 2)),
+  connections: Math.round(envInt("BENCH_CONNECTIONS", 50)),
+  p4Connections: Math.round(envInt("BENCH_P4_CONNECTIONS", 10)),
+  coldRuns: Math.round(envInt("BENCH_COLD_RUNS", 5)),
+  only: (Deno.env.get("BENCH_ONLY") ?? "").toUpperCase().split(",").map((s) => s.trim())
+    .filter(Boolean),
+  results: Deno.env.get("BENCH_RESULTS") ?? `${REPO}bench/RESULTS.md`,
+};
+const want = (fig: string) => S.only.length === 0 || S.only.includes(fig);
+
+const started = Date.now();
+function log(line: string) {
+  const t = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
+  console.error(`bench [${t}s] ${line}`);
+}
+
+const rows: Row[] = [];
+const details: string[] = [];
+const notes: string[] = [];
+const KEY = { "X-API-Key": BENCH_API_KEY };
+const JSONAPI = "application/vnd.api+json";
+
+// ---------------------------------------------------------------------------------------------
+// HTTP helpers
+
+interface ApiAnswer {
+  status: number;
+  headers: Headers;
+  text: string;
+  // deno-lint-ignore no-explicit-any
+  doc: any;
+}
+
+async function api(base: string, path: string, method = "GET", body?: unknown): Promise<ApiAnswer> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? KEY : { ...KEY, "Content-Type": JSONAPI },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let doc = null;
+  try {
+    doc = text ? JSON.parse(text) : null;
+  } catch { /* not JSON */ }
+  return { status: res.status, headers: res.headers, text, doc };
+}
+
+function expectStatus(answer: ApiAnswer, status: number, what: string): void {
+  if (answer.status !== status) {
+    throw new Error(
+      `${what}: expected ${status}, got ${answer.status}: ${answer.text.slice(0, 500)}`,
+    );
+  }
+}
+
+async function createProduct(products: Proc, name: string): Promise<string> {
+  const created = await api(products.url, "/products", "POST", {
+    data: {
+      type: "products",
+      attributes: { name, description: "A product for the benchmark, 350 ml, blue", price: 12.5 },
+    },
+  });
+  expectStatus(created, 201, `POST /products on ${products.name}`);
+  return created.doc.data.id;
+}
+
+async function countInLog(proc: Proc, needle: string): Promise<number> {
+  const text = await Deno.readTextFile(proc.logPath).catch(() => "");
+  let count = 0;
+  for (let i = text.indexOf(needle); i !== -1; i = text.indexOf(needle, i + needle.length)) count++;
+  return count;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alternating load runs
+
+interface LoadTarget {
+  name: string;
+  url: string;
+  /** Lua for the next run (id-walking scripts move on after every run, warm-ups included). */
+  script: () => string;
+  connections: number;
+  /** Told how the run went (for id-walking offsets). */
+  after?: (r: WrkResult) => void;
+  /** The process behind `url`: named in the error if it died. */
+  proc?: Proc;
+}
+
+let wrk = "wrk";
+let scratch = "/tmp";
+
+async function load(target: LoadTarget): Promise<WrkResult> {
+  const base = { threads: S.threads, connections: target.connections, url: target.url };
+  const once = async (durationS: number) => {
+    try {
+      const result = await runWrk(wrk, scratch, { ...base, script: target.script(), durationS });
+      target.after?.(result);
+      // wrk counts a dead server as socket errors and carries on: a figure from it means nothing.
+      if (target.proc?.exited()) throw new Error("the target exited");
+      return result;
+    } catch (err) {
+      if (target.proc?.exited()) {
+        throw new Error(
+          `${target.proc.name} died during the run; its log ends:\n${await tailLog(target.proc)}`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+  };
+  if (S.warmupS > 0) await once(S.warmupS);
+  return await once(S.durationS);
+}
+
+interface Pair {
+  service: WrkResult;
+  ceiling: WrkResult;
+}
+
+/** Rounds of service and ceiling back to back, the order flipping every round. */
+async function alternate(fig: string, service: LoadTarget, ceiling: LoadTarget): Promise<Pair[]> {
+  const pairs: Pair[] = [];
+  for (let round = 1; round <= S.rounds; round++) {
+    let s: WrkResult, c: WrkResult;
+    if (round % 2 === 1) {
+      s = await load(service);
+      c = await load(ceiling);
+    } else {
+      c = await load(ceiling);
+      s = await load(service);
+    }
+    pairs.push({ service: s, ceiling: c });
+    log(
+      `${fig} round ${round}: ${service.name} ${fmt.rps(s.rps)} p99 ${fmt.ms(s.p99Ms)}` +
+        `${s.errors ? ` (${s.errors} errors)` : ""} | ${ceiling.name} ${fmt.rps(c.rps)} ` +
+        `p99 ${fmt.ms(c.p99Ms)}${c.errors ? ` (${c.errors} errors)` : ""}`,
+    );
+  }
+  return pairs;
+}
+
+function errorNote(fig: string, pairs: Pair[]): string {
+  const parts: string[] = [];
+  for (const side of ["service", "ceiling"] as const) {
+    const errors = pairs.reduce((n, p) => n + p[side].errors, 0);
+    const requests = pairs.reduce((n, p) => n + p[side].requests, 0);
+    if (errors) {
+      const non2xx = pairs.reduce((n, p) => n + p[side].non2xx, 0);
+      parts.push(`${side}: ${errors} errors of ${requests} requests (${non2xx} non-2xx)`);
+    }
+  }
+  if (parts.length) notes.push(`${fig}: ${parts.join("; ")} — treat this figure with suspicion.`);
+  return parts.length ? " ⚠" : "";
+}
+
+/** Throughput figure: median of per-round service/ceiling req/s ratios. */
+function throughputRow(
+  fig: string,
+  what: string,
+  stores: string,
+  pairs: Pair[],
+  target: number,
+): void {
+  const ratios = pairs.map((p) => p.service.rps / p.ceiling.rps);
+  const ratio = median(ratios);
+  rows.push({
+    figure: fig,
+    what,
+    stores,
+    service: fmt.rps(median(pairs.map((p) => p.service.rps))) + errorNote(fig, pairs),
+    ceiling: fmt.rps(median(pairs.map((p) => p.ceiling.rps))),
+    ratio: fmt.ratio(ratio),
+    target: `≥ ${target.toFixed(2)}`,
+    met: verdict(ratio >= target),
+  });
+  details.push(
+    `- ${fig} ${what} (${stores}): ` +
+      pairs.map((p, i) =>
+        `round ${i + 1} ${Math.round(p.service.rps)} / ${Math.round(p.ceiling.rps)} req/s = ${
+          fmt.ratio(ratios[i]!)
+        } (p99 ${fmt.ms(p.service.p99Ms)} / ${fmt.ms(p.ceiling.p99Ms)})`
+      ).join("; "),
+  );
+}
+
+const staticTarget = (
+  name: string,
+  proc: Proc,
+  path: string,
+  method: string,
+  headers: Record<string, string>,
+  body?: string,
+  connections = S.connections,
+): LoadTarget => ({
+  name,
+  url: `${proc.url}${path}`,
+  proc,
+  connections,
+  script: () => staticScript(method, headers, body),
+});
+
+// ---------------------------------------------------------------------------------------------
+// P6 helper
+
+async function settledRss(proc: Proc): Promise<number> {
+  await sleep(2000);
+  return await rssMb(proc.pid);
+}
+
+function rssRow(what: string, stores: string, mb: number, reference: string, targeted: boolean) {
+  rows.push({
+    figure: "P6",
+    what,
+    stores,
+    service: fmt.mb(mb),
+    ceiling: reference,
+    ratio: "—",
+    target: targeted ? "≤ 100 MB" : "(≤ 100 MB)",
+    met: targeted ? verdict(mb <= 100) : verdict(mb <= 100, true),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The figures
+
+interface Context {
+  stores: BenchStores;
+  realEnv: {
+    products: Record<string, string>;
+    inventory: (productsUrl: string) => Record<string, string>;
+  };
+  realDir: string;
+  embeddedDir: string;
+  helloRss?: number;
+}
+
+/** P1 on one products process: captures its cached answer, then alternates with static.ts. */
+async function p1(ctx: Context, products: Proc, stores: string, label: string) {
+  const id = await createProduct(products, `Bench mug (${label})`);
+  const path = `/products/${id}`;
+  const miss = await api(products.url, path);
+  expectStatus(miss, 200, `GET ${path}`);
+  const hit = await api(products.url, path);
+  expectStatus(hit, 200, `GET ${path}`);
+  if (hit.headers.get("x-cache") !== "HIT") {
+    throw new Error(
+      `P1 (${label}): the second GET was not a cache HIT (X-Cache ${hit.headers.get("x-cache")})`,
+    );
+  }
+  const headers: Record<string, string> = {};
+  hit.headers.forEach((v, k) => {
+    if (!["date", "content-length", "connection", "transfer-encoding"].includes(k)) headers[k] = v;
+  });
+  const file = `${scratch}/p1-${label}.json`;
+  await Deno.writeTextFile(file, JSON.stringify({ status: 200, headers, body: hit.text }));
+  const ceiling = await startDeno({
+    name: `ceiling-static-${label}`,
+    script: "bench/ceilings/static.ts",
+    env: { BENCH_RESPONSE_FILE: file },
+    cwd: ctx.realDir,
+  });
+  const accessBefore = await countInLog(products, '"request completed"');
+  const warnBefore = await countInLog(products, '"cache.unavailable"');
+  try {
+    const pairs = await alternate(
+      `P1 ${label}`,
+      staticTarget(`products(${label})`, products, path, "GET", KEY),
+      staticTarget("bare Deno.serve", ceiling, path, "GET", KEY),
+    );
+    throughputRow("P1", "cached GET /products/{id}", stores, pairs, 0.5);
+    await sleep(500); // pino writes asynchronously
+    const served = pairs.reduce((n, p) => n + p.service.requests, 0);
+    const access = (await countInLog(products, '"request completed"')) - accessBefore;
+    const cacheWarnings = (await countInLog(products, '"cache.unavailable"')) - warnBefore;
+    notes.push(
+      `P1 (${stores}): the service wrote ${access.toLocaleString("en-US")} access-log lines ` +
+        `during the runs (measured requests alone: ${served.toLocaleString("en-US")}; warm-ups ` +
+        `add the rest)` +
+        (cacheWarnings
+          ? `; ${cacheWarnings} \`cache.unavailable\` warnings (cache calls over 250 ms fell ` +
+            `back to the database)`
+          : "; no cache fell back to the database") +
+        ".",
+    );
+  } finally {
+    await ceiling.stop();
+  }
+}
+
+async function runP1AndP6(ctx: Context): Promise<{ productsReal: Proc; p1Id?: string }> {
+  // Real stores: PostgreSQL + Upstash gateway. Stays up for P3 and P4.
+  const productsReal = await startDeno({
+    name: "products-real",
+    script: "products/main.ts",
+    env: ctx.realEnv.products,
+    cwd: ctx.realDir,
+  });
+  const idleReal = await settledRss(productsReal);
+  rssRow("products RSS idle", "PostgreSQL + Upstash", idleReal, refRss(ctx), true);
+  if (want("P1")) {
+    log("P1: cached GET, products on PostgreSQL + Upstash gateway");
+    await p1(ctx, productsReal, "PostgreSQL + Upstash (gateway → Redis)", "upstash");
+    rssRow(
+      "products RSS after P1",
+      "PostgreSQL + Upstash",
+      await rssMb(productsReal.pid),
+      "—",
+      false,
+    );
+  }
+
+  if (want("P1")) {
+    log("P1: cached GET, products on embedded stores (PGlite + LRU)");
+    const productsEmbedded = await startDeno({
+      name: "products-embedded",
+      script: "products/main.ts",
+      env: {},
+      cwd: ctx.embeddedDir,
+    });
+    try {
+      const idle = await settledRss(productsEmbedded);
+      rssRow("products RSS idle", "PGlite + LRU", idle, refRss(ctx), false);
+      await p1(ctx, productsEmbedded, "PGlite + in-process LRU", "lru");
+      rssRow(
+        "products RSS after P1",
+        "PGlite + LRU",
+        await rssMb(productsEmbedded.pid),
+        "—",
+        false,
+      );
+    } finally {
+      await productsEmbedded.stop();
+    }
+  }
+  return { productsReal };
+}
+
+function refRss(ctx: Context): string {
+  return ctx.helloRss === undefined ? "—" : `${fmt.mb(ctx.helloRss)} (bare Deno.serve idle)`;
+}
+
+async function runP2(ctx: Context) {
+  log("P2: uncached GET, products with CACHE_TTL_SECONDS=0 on PostgreSQL");
+  const products = await startDeno({
+    name: "products-nocache",
+    script: "products/main.ts",
+    env: { DATABASE_URL: ctx.stores.databaseUrl, CACHE_TTL_SECONDS: "0" },
+    cwd: ctx.realDir,
+  });
+  let ceiling: Proc | undefined;
+  try {
+    const id = await createProduct(products, "Bench uncached mug");
+    const path = `/products/${id}`;
+    const first = await api(products.url, path);
+    expectStatus(first, 200, `GET ${path}`);
+    if (first.headers.get("x-cache") !== "MISS") throw new Error("P2: expected X-Cache MISS");
+    ceiling = await startDeno({
+      name: "ceiling-pg",
+      script: "bench/ceilings/pg_get.ts",
+      env: { DATABASE_URL: ctx.stores.databaseUrl },
+      cwd: ctx.realDir,
+    });
+    expectStatus(await api(ceiling.url, path), 200, "ceiling GET");
+    const pairs = await alternate(
+      "P2",
+      staticTarget("products(no cache)", products, path, "GET", KEY),
+      staticTarget("bare Deno.serve + postgres.js", ceiling, path, "GET", KEY),
+    );
+    throughputRow("P2", "uncached GET /products/{id}", "PostgreSQL", pairs, 0.7);
+  } finally {
+    await ceiling?.stop();
+    await products.stop();
+  }
+}
+
+async function runP3(ctx: Context, productsReal: Proc): Promise<Proc> {
+  const inventory = await startDeno({
+    name: "inventory-real",
+    script: "inventory/main.ts",
+    env: ctx.realEnv.inventory(productsReal.url),
+    cwd: ctx.realDir,
+  });
+  const idle = await settledRss(inventory);
+  rssRow("inventory RSS idle", "MongoDB wire (FerretDB)", idle, refRss(ctx), true);
+  if (!want("P3")) return inventory;
+
+  log("P3: PATCH /inventory/{id} purchases under contention, inventory on FerretDB");
+  const id = await createProduct(productsReal, "Bench contended product");
+  const created = await api(inventory.url, "/inventory", "POST", {
+    data: { type: "inventory", attributes: { product_id: id, quantity: 100_000_000 } },
+  });
+  expectStatus(created, 201, "POST /inventory (P3 stock)");
+  const body = JSON.stringify({
+    data: { type: "inventory", id, attributes: { quantity_delta: -1 } },
+  });
+  const headers = { ...KEY, "Content-Type": JSONAPI };
+  const check = await api(inventory.url, `/inventory/${id}`, "PATCH", JSON.parse(body));
+  expectStatus(check, 200, "PATCH /inventory (P3 check)");
+  const ceiling = await startDeno({
+    name: "ceiling-mongo",
+    script: "bench/ceilings/mongo_patch.ts",
+    env: { MONGODB_URL: ctx.realEnv.inventory("").MONGODB_URL!, MONGODB_DB: ctx.stores.mongoDb },
+    cwd: ctx.realDir,
+  });
+  try {
+    const c = await fetch(`${ceiling.url}/inventory/${id}`, { method: "PATCH", headers, body });
+    await c.body?.cancel();
+    if (c.status !== 200) throw new Error(`P3 ceiling answered ${c.status}`);
+    const pairs = await alternate(
+      "P3",
+      staticTarget("inventory", inventory, `/inventory/${id}`, "PATCH", headers, body),
+      staticTarget(
+        "bare Deno.serve + findOneAndUpdate",
+        ceiling,
+        `/inventory/${id}`,
+        "PATCH",
+        headers,
+        body,
+      ),
+    );
+    throughputRow(
+      "P3",
+      `PATCH /inventory/{id} −1, ${S.connections} conns, one product`,
+      "MongoDB wire (FerretDB)",
+      pairs,
+      0.7,
+    );
+    const left = await api(inventory.url, `/inventory/${id}`);
+    const sold = pairs.reduce((n, p) => n + p.service.requests + p.ceiling.requests, 0);
+    notes.push(
+      `P3: stock after the runs ${left.doc?.data?.attributes?.quantity} of 100,000,000 ` +
+        `(at least ${sold.toLocaleString("en-US")} measured purchases, plus warm-ups).`,
+    );
+    rssRow(
+      "inventory RSS after P3",
+      "MongoDB wire (FerretDB)",
+      await rssMb(inventory.pid),
+      "—",
+      false,
+    );
+  } finally {
+    await ceiling.stop();
+  }
+  return inventory;
+}
+
+async function runP4(ctx: Context, productsReal: Proc, inventory: Proc) {
+  log("P4: POST /inventory latency vs cached GET /products/{id}");
+  // Enough fresh products for every request of every run; each id is used once.
+  const perRunCap = 4000; // req/s, well above what POST /inventory reaches here
+  const count = Math.ceil(perRunCap * (S.durationS + S.warmupS) * S.rounds) + 1000;
+  const ids = await ctx.stores.seedProducts(count);
+  const idsFile = `${scratch}/p4-product-ids.txt`;
+  await Deno.writeTextFile(idsFile, ids.join("\n") + "\n");
+  const bodyTemplate = JSON.stringify({
+    data: { type: "inventory", attributes: { product_id: "{{id}}", quantity: 100 } },
+  });
+  const first = await api(
+    inventory.url,
+    "/inventory",
+    "POST",
+    JSON.parse(
+      bodyTemplate.replace("{{id}}", ids[0]!),
+    ),
+  );
+  expectStatus(first, 201, "POST /inventory (P4 check)");
+  let offset = 1;
+  let ranOut = false;
+  const post: LoadTarget = {
+    name: "POST /inventory",
+    url: `${inventory.url}/inventory`,
+    proc: inventory,
+    connections: S.p4Connections,
+    script: () =>
+      walkScript({
+        method: "POST",
+        path: "/inventory",
+        headers: { ...KEY, "Content-Type": JSONAPI },
+        bodyTemplate,
+        idsFile,
+        offset,
+        threads: S.threads,
+      }),
+    after: (r) => {
+      offset += r.used * S.threads;
+      if (offset > ids.length && !ranOut) {
+        ranOut = true;
+        notes.push(`P4: ran out of fresh product ids (${ids.length}); later requests got 409.`);
+      }
+    },
+  };
+  const refId = await createProduct(productsReal, "Bench reference product");
+  const refPath = `/products/${refId}`;
+  await api(productsReal.url, refPath);
+  const hit = await api(productsReal.url, refPath);
+  if (hit.headers.get("x-cache") !== "HIT") {
+    notes.push("P4: the reference GET was not a cache HIT.");
+  }
+  const pairs = await alternate(
+    "P4",
+    post,
+    staticTarget(
+      "GET /products/{id}",
+      productsReal,
+      refPath,
+      "GET",
+      KEY,
+      undefined,
+      S.p4Connections,
+    ),
+  );
+  const note = errorNote("P4", pairs);
+  for (const q of ["p99", "p50"] as const) {
+    const key = q === "p99" ? "p99Ms" : "p50Ms";
+    const ratios = pairs.map((p) => p.service[key] / p.ceiling[key]);
+    const ratio = median(ratios);
+    rows.push({
+      figure: "P4",
+      what: `POST /inventory latency ${q} (${S.p4Connections} conns)`,
+      stores: "PostgreSQL + Upstash, FerretDB",
+      service: fmt.ms(median(pairs.map((p) => p.service[key]))) + (q === "p99" ? note : ""),
+      ceiling: `${fmt.ms(median(pairs.map((p) => p.ceiling[key])))} (cached GET /products/{id})`,
+      ratio: fmt.ratio(ratio),
+      target: q === "p99" ? "≤ 3×" : "—",
+      met: q === "p99" ? verdict(ratio <= 3) : "—",
+    });
+    details.push(
+      `- P4 ${q}: ` +
+        pairs.map((p, i) =>
+          `round ${i + 1} ${fmt.ms(p.service[key])} / ${fmt.ms(p.ceiling[key])} = ${
+            fmt.ratio(ratios[i]!)
+          }`
+        ).join("; "),
+    );
+  }
+  details.push(
+    `- P4 throughput at ${S.p4Connections} conns: POST /inventory ${
+      fmt.rps(median(pairs.map((p) => p.service.rps)))
+    }, cached GET ${fmt.rps(median(pairs.map((p) => p.ceiling.rps)))}`,
+  );
+}
+
+/** P5: spawn → first 200 on /health, alternating with hello.ts; primes both once, untimed. */
+async function runP5(ctx: Context) {
+  const hello: Omit<SpawnOptions, "port"> = {
+    name: "ceiling-hello",
+    script: "bench/ceilings/hello.ts",
+    env: {},
+    cwd: ctx.realDir,
+  };
+  const targets: {
+    what: string;
+    stores: string;
+    spec: Omit<SpawnOptions, "port">;
+    real: boolean;
+  }[] = [
+    {
+      what: "products cold start",
+      stores: "PostgreSQL + Upstash",
+      spec: {
+        name: "products-cold",
+        script: "products/main.ts",
+        env: ctx.realEnv.products,
+        cwd: ctx.realDir,
+      },
+      real: true,
+    },
+    {
+      what: "inventory cold start",
+      stores: "MongoDB wire (FerretDB)",
+      spec: {
+        name: "inventory-cold",
+        script: "inventory/main.ts",
+        env: ctx.realEnv.inventory("http://127.0.0.1:8001"),
+        cwd: ctx.realDir,
+      },
+      real: true,
+    },
+    {
+      what: "products cold start",
+      stores: "PGlite + LRU (data dir exists)",
+      spec: {
+        name: "products-cold-embedded",
+        script: "products/main.ts",
+        env: {},
+        cwd: ctx.embeddedDir,
+      },
+      real: false,
+    },
+    {
+      what: "inventory cold start",
+      stores: "Deno KV",
+      spec: {
+        name: "inventory-cold-embedded",
+        script: "inventory/main.ts",
+        env: {},
+        cwd: ctx.embeddedDir,
+      },
+      real: false,
+    },
+  ];
+  const once = async (spec: Omit<SpawnOptions, "port">) => {
+    const port = freePort();
+    const t0 = performance.now();
+    const proc = spawnDeno({ ...spec, port });
+    try {
+      return await waitHealthy(proc, t0, 5);
+    } finally {
+      await proc.stop();
+    }
+  };
+  // The first start ever also compiles and caches the scripts; not part of the figure.
+  await once(hello);
+  for (const t of targets) {
+    log(`P5: ${t.what} (${t.stores}), ${S.coldRuns} runs each`);
+    const first = await once(t.spec);
+    if (t.spec.name === "products-cold-embedded") {
+      notes.push(
+        `P5: the very first embedded products start (PGlite creating its data directory) took ` +
+          `${fmt.ms(first)}; the figure is for later starts with the directory in place.`,
+      );
+    }
+    const svc: number[] = [];
+    const ceil: number[] = [];
+    for (let i = 0; i < S.coldRuns; i++) {
+      if (i % 2 === 0) {
+        svc.push(await once(t.spec));
+        ceil.push(await once(hello));
+      } else {
+        ceil.push(await once(hello));
+        svc.push(await once(t.spec));
+      }
+    }
+    const ratios = svc.map((s, i) => s / ceil[i]!);
+    const ratio = median(ratios);
+    rows.push({
+      figure: "P5",
+      what: t.what,
+      stores: t.stores,
+      service: fmt.ms(median(svc)),
+      ceiling: `${fmt.ms(median(ceil))} (tiny Deno.serve)`,
+      ratio: fmt.ratio(ratio),
+      target: t.real ? "≤ 2×" : "(≤ 2×)",
+      met: verdict(ratio <= 2, !t.real),
+    });
+    details.push(
+      `- P5 ${t.what} (${t.stores}): service ${svc.map((v) => v.toFixed(0)).join(", ")} ms; ` +
+        `tiny Deno.serve ${ceil.map((v) => v.toFixed(0)).join(", ")} ms`,
+    );
+  }
+}
+
+async function helloIdleRss(ctx: Context): Promise<number> {
+  const hello = await startDeno({
+    name: "ceiling-hello-rss",
+    script: "bench/ceilings/hello.ts",
+    env: {},
+    cwd: ctx.realDir,
+  });
+  try {
+    return await settledRss(hello);
+  } finally {
+    await hello.stop();
+  }
+}
+
+async function inventoryEmbeddedIdle(ctx: Context) {
+  const inventory = await startDeno({
+    name: "inventory-embedded",
+    script: "inventory/main.ts",
+    env: {},
+    cwd: ctx.embeddedDir,
+  });
+  try {
+    rssRow("inventory RSS idle", "Deno KV", await settledRss(inventory), refRss(ctx), false);
+  } finally {
+    await inventory.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const machine = await machineInfo();
+  const loadStart = await loadAverage();
+  log(`machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memory}; load ${loadStart}`);
+  wrk = await ensureWrk(log);
+  const wrkVer = await wrkVersion(wrk);
+  const b = await backends();
+  log(`backends from ${b.source}`);
+  const stores = await createBenchStores(b);
+  // One drop, awaited by everyone who asks (the main path and a signal handler may both).
+  let dropping: Promise<void> | undefined;
+  const dropStores = () =>
+    dropping ??= stores.drop().catch((e) => log(`could not drop the bench databases: ${e}`));
+  cleanupHooks.push(dropStores);
+  scratch = await makeTempDir("scratch");
+  const ctx: Context = {
+    stores,
+    realEnv: {
+      products: {
+        DATABASE_URL: stores.databaseUrl,
+        UPSTASH_REDIS_REST_URL: b.UPSTASH_REDIS_REST_URL,
+        UPSTASH_REDIS_REST_TOKEN: b.UPSTASH_REDIS_REST_TOKEN,
+      },
+      inventory: (productsUrl) => ({
+        MONGODB_URL: b.MONGODB_URL,
+        MONGODB_DB: stores.mongoDb,
+        PRODUCTS_SERVICE_URL: productsUrl,
+      }),
+    },
+    realDir: await makeTempDir("real"),
+    embeddedDir: await makeTempDir("embedded"),
+  };
+
+  let finished = false;
+  try {
+    if (want("P6")) ctx.helloRss = await helloIdleRss(ctx);
+    if (want("P5")) await runP5(ctx);
+    if (want("P1") || want("P2") || want("P3") || want("P4") || want("P6")) {
+      const { productsReal } = await runP1AndP6(ctx);
+      if (want("P2")) await runP2(ctx);
+      if (want("P3") || want("P4") || want("P6")) {
+        const inventory = await runP3(ctx, productsReal);
+        if (want("P4")) await runP4(ctx, productsReal, inventory);
+        await inventory.stop();
+      }
+      await productsReal.stop();
+      if (want("P6")) await inventoryEmbeddedIdle(ctx);
+    }
+    finished = true;
+  } finally {
+    // After a failure the temporary directories stay: the service logs are in them.
+    const kept = await stopAll(!finished);
+    if (kept.length) log(`service logs kept in: ${kept.join(" ")}`);
+    await dropStores();
+  }
+
+  const order = ["P1", "P2", "P3", "P4", "P5", "P6"];
+  rows.sort((a, b) => order.indexOf(a.figure) - order.indexOf(b.figure));
+  const loadEnd = await loadAverage();
+  const code = await codeVersion(REPO);
+  const missed = rows.filter((r) => r.met === "**NO**").map((r) =>
+    `${r.figure} ${r.what} (${r.stores})`
+  );
+  const md = [
+    "# Stockroom benchmark results",
+    "",
+    "Written by `deno task bench` (bench/run.ts). Each figure alternates the service and its " +
+    "ceiling, the order flipping every round; ratios are medians of per-round ratios, so only " +
+    "they, not the absolute numbers, compare across machines and noisy runs.",
+    "",
+    `- Date: ${new Date().toISOString()}`,
+    `- Machine: nproc ${machine.nproc}, ${machine.cpu}, ${machine.memory} RAM, Linux ` +
+    `${machine.kernel}, Deno ${machine.deno}, ${wrkVer}`,
+    `- Code: ${code}`,
+    `- Load average (1/5/15 min): ${loadStart} at start, ${loadEnd} at end`,
+    `- Settings: ${S.rounds} rounds; \`wrk -t${S.threads} -c${S.connections} -d${S.durationS}s\`` +
+    ` after a ${S.warmupS} s warm-up (P4: -c${S.p4Connections}); ${S.coldRuns} cold starts ` +
+    `per side; services with LOG_LEVEL=info (access log to a file), API_KEY set and sent.`,
+    `- Stores: PostgreSQL, Upstash REST gateway → Redis and FerretDB from ${b.source}; a ` +
+    `database of the run's own on each (dropped afterwards). Embedded: PGlite, LRU, Deno KV.`,
+    "",
+    table(rows),
+    "",
+    missed.length ? `Missed targets: ${missed.join("; ")}.` : "All targets met.",
+    "",
+    "## Rounds",
+    "",
+    ...details,
+    "",
+    ...(notes.length ? ["## Notes", "", ...notes.map((n) => `- ${n}`), ""] : []),
+  ].join("\n");
+  await Deno.writeTextFile(S.results, md);
+  // Formatted as `deno fmt` would, so `deno task ok` (fmt --check) stays green after a run.
+  await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", "--config", `${REPO}deno.json`, S.results],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => {});
+  console.log(md);
+  log(`wrote ${S.results}; ${liveCount()} processes left running`);
+}
+
+const cleanupHooks: (() => Promise<void>)[] = [];
+let interrupted = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, async () => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${signal}: stopping everything the bench started`);
+    await stopAll();
+    for (const hook of cleanupHooks) await hook().catch(() => {});
+    Deno.exit(130);
+  });
+}
+
+try {
+  await main();
+} catch (err) {
+  // After a signal the failure is just the interrupted run; the handler reports and exits.
+  if (interrupted) await new Promise(() => {});
+  log(`FAILED: ${err instanceof Error ? err.stack ?? err.message : err}`);
+  const kept = await stopAll(true);
+  if (kept.length) log(`service logs kept in: ${kept.join(" ")}`);
+  for (const hook of cleanupHooks) await hook().catch(() => {});
+  Deno.exit(1);
+}
+Deno.exit(0);
