@@ -3,6 +3,7 @@ import { exitOnStartupError, loadServiceConfig, Metrics, serve } from "@stockroo
 import { createInventoryApp } from "./app.ts";
 import type { IdempotencyStore, StockRepository } from "./domain/ports.ts";
 import { HttpProductCatalog } from "./infrastructure/http_product_catalog.ts";
+import { guardStore } from "./infrastructure/store_guard.ts";
 import { createKvIdempotencyStore } from "./infrastructure/kv_idempotency_store.ts";
 import { createKvStockRepository } from "./infrastructure/kv_stock_repository.ts";
 import { createMongoIdempotencyStore } from "./infrastructure/mongo_idempotency_store.ts";
@@ -28,8 +29,10 @@ async function openMongo(
     maxPoolSize: 20,
   });
   await client.connect();
-  const repository = await createMongoStockRepository(client, dbName, { closeClient: false });
-  const idempotencyStore = await createMongoIdempotencyStore(client, dbName);
+  const repository = guardStore(
+    await createMongoStockRepository(client, dbName, { closeClient: false }),
+  );
+  const idempotencyStore = guardStore(await createMongoIdempotencyStore(client, dbName));
   return {
     repository,
     idempotencyStore,

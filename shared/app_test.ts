@@ -187,6 +187,14 @@ Deno.test("readResource() separates 400, 409 and 422", async () => {
       "/data/relationships",
     ],
   ];
+  const invalidUtf8 = new Uint8Array([
+    ...new TextEncoder().encode('{"data":{"type":"things","attributes":{"n":1,"s":"'),
+    0xff,
+    ...new TextEncoder().encode('"}}}'),
+  ]);
+  const bad = await app.request("/things", { method: "POST", headers: jsonapi, body: invalidUtf8 });
+  assert.equal(bad.status, 400, "invalid UTF-8 is refused, not stored as U+FFFD");
+  assert.match((await jsonApiBody(bad)).errors[0].detail, /UTF-8/);
   for (const [body, status, pointer] of cases) {
     const res = await app.request("/things", { method: "POST", headers: jsonapi, body });
     assert.equal(res.status, status, body);

@@ -17,6 +17,9 @@ export interface ResourceInput<T> {
   attributes: T;
 }
 
+/** Rejects invalid bytes instead of silently storing U+FFFD in their place. */
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 function malformed(detail: string, pointer: string): ApiError {
   return new ApiError(400, { code: "invalid_document", detail, source: { pointer } });
 }
@@ -53,9 +56,15 @@ export async function readResource<S extends z.ZodType>(
   c: Context<AppEnv>,
   options: ReadResourceOptions<S>,
 ): Promise<ResourceInput<z.infer<S>>> {
+  let text: string;
+  try {
+    text = STRICT_UTF8.decode(await c.req.arrayBuffer());
+  } catch {
+    throw malformed("The request body is not valid UTF-8", "");
+  }
   let body: unknown;
   try {
-    body = JSON.parse(await c.req.text());
+    body = JSON.parse(text);
   } catch {
     throw malformed("The request body is not valid JSON", "");
   }

@@ -5,6 +5,12 @@ import type { IdempotencyStore } from "../domain/ports.ts";
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const TTL_MS = 24 * 60 * 60 * 1000;
+/**
+ * A claim is a lease, not a 24 h lock: if the request dies (or the store fails) before its answer
+ * is saved, the key frees itself well before a client gives up retrying. Longer than any request
+ * can take (store and products budgets are 5 s each).
+ */
+const CLAIM_LEASE_MS = 15_000;
 /** Responses kept for a replay; everything else is recomputed by the caller's client. */
 const REPLAYED_HEADERS = ["content-type", "location"];
 
@@ -14,8 +20,11 @@ export interface IdempotencyOptions {
   waitMs?: number;
 }
 
-async function fingerprint(method: string, path: string, body: string): Promise<string> {
-  const bytes = new TextEncoder().encode(`${method}\n${path}\n${body}`);
+async function fingerprint(method: string, path: string, body: ArrayBuffer): Promise<string> {
+  const head = new TextEncoder().encode(`${method}\n${path}\n`);
+  const bytes = new Uint8Array(head.length + body.byteLength);
+  bytes.set(head);
+  bytes.set(new Uint8Array(body), head.length);
   const digest = await crypto.subtle.digest("SHA-256", bytes);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -47,10 +56,10 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler<AppE
         source: { header: IDEMPOTENCY_HEADER },
       });
     }
-    const print = await fingerprint(c.req.method, c.req.path, await c.req.text());
+    const print = await fingerprint(c.req.method, c.req.path, await c.req.arrayBuffer());
     const deadline = Date.now() + waitMs;
     for (let delay = 10;; delay = Math.min(delay * 2, 200)) {
-      const claim = await options.store.claim(key, print, TTL_MS);
+      const claim = await options.store.claim(key, print, CLAIM_LEASE_MS);
       if (claim.state === "claimed") break;
       if (claim.state === "completed") return replay(claim.response);
       if (claim.state === "mismatch") {

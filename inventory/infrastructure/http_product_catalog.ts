@@ -56,7 +56,13 @@ export class HttpProductCatalog implements ProductCatalog {
         cause: new Error(`products answered ${res.status}`),
       });
     }
-    const doc = await res.json() as { data?: { id?: unknown } & Record<string, unknown> };
+    let doc: { data?: { id?: unknown } & Record<string, unknown> };
+    try {
+      doc = await res.json();
+    } catch (err) {
+      // A connection cut mid-body or a body that is not JSON: products did not really answer.
+      throw new DependencyUnavailableError("products service", { cause: err });
+    }
     if (!doc.data || doc.data.id !== productId) {
       throw new DependencyUnavailableError("products service", {
         cause: new Error("products answered with an unexpected document"),

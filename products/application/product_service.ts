@@ -16,6 +16,10 @@ import {
  */
 export const INVALIDATION_GRACE_SECONDS = 10;
 
+/** Bounds the memory a long cache outage can take; past it, entries expire by their TTL. */
+const MAX_UNCONFIRMED = 10_000;
+const FAILED = Symbol("cache call failed");
+
 export interface ProductServiceDeps {
   repository: ProductRepository;
   cache: ProductCache;
@@ -46,6 +50,9 @@ export class ProductService {
   readonly #now: () => Date;
   readonly #newId: () => string;
   readonly #onCacheError: (operation: string) => void;
+  /** Ids changed while the cache could not be told; never served from the cache until it is. */
+  readonly #unconfirmed = new Set<string>();
+  #lastRetry = 0;
 
   constructor(deps: ProductServiceDeps) {
     this.#repo = deps.repository;
@@ -65,16 +72,23 @@ export class ProductService {
     return created;
   }
 
-  /** Cache first, then the repository; a failing cache is logged and skipped, never fatal. */
+  /**
+   * Cache first, then the repository; a failing cache is logged and skipped, never fatal. A product
+   * whose last invalidation did not reach the cache is read from the repository until one does,
+   * so a cache outage during a change cannot leave the old product being served afterwards.
+   */
   async get(id: string, log: EventLog): Promise<GetResult> {
     const key = id.toLowerCase();
-    if (this.#ttl > 0) {
+    this.#retryUnconfirmed(log);
+    const useCache = this.#ttl > 0 &&
+      (!this.#unconfirmed.has(key) || await this.#invalidate(key, log));
+    if (useCache) {
       const cached = await this.#guard(() => this.#cache.get(key), "get", key, log);
-      if (cached) return { product: cached, cache: "HIT" };
+      if (cached !== FAILED && cached) return { product: cached, cache: "HIT" };
     }
     const product = await this.#repo.findById(key);
     if (!product) throw new ProductNotFoundError(id);
-    if (this.#ttl > 0) {
+    if (useCache) {
       await this.#guard(() => this.#cache.fill(product, this.#ttl), "fill", key, log);
     }
     return { product, cache: "MISS" };
@@ -102,14 +116,32 @@ export class ProductService {
     log.info({ product_id: key }, "product.deleted");
   }
 
-  async #invalidate(id: string, log: EventLog): Promise<void> {
+  /** True once the cache has confirmed; otherwise the id is remembered and retried later. */
+  async #invalidate(id: string, log: EventLog): Promise<boolean> {
     // Even with the cache off now, entries from an earlier TTL may still be there.
-    await this.#guard(
+    const done = await this.#guard(
       () => this.#cache.invalidate(id, INVALIDATION_GRACE_SECONDS),
       "invalidate",
       id,
       log,
     );
+    if (done === FAILED) {
+      if (this.#unconfirmed.size < MAX_UNCONFIRMED) this.#unconfirmed.add(id);
+      return false;
+    }
+    this.#unconfirmed.delete(id);
+    return true;
+  }
+
+  /**
+   * Retries the remembered invalidations in the background, at most once a second, so products
+   * nobody reads here are cleaned too once the cache is back (other instances read them from it).
+   */
+  #retryUnconfirmed(log: EventLog): void {
+    if (this.#unconfirmed.size === 0 || Date.now() - this.#lastRetry < 1000) return;
+    this.#lastRetry = Date.now();
+    const batch = [...this.#unconfirmed].slice(0, 20);
+    void Promise.all(batch.map((id) => this.#invalidate(id, log)));
   }
 
   async #guard<T>(
@@ -117,7 +149,7 @@ export class ProductService {
     operation: string,
     id: string,
     log: EventLog,
-  ): Promise<T | null> {
+  ): Promise<T | typeof FAILED> {
     try {
       return this.#cacheTimeoutMs > 0
         ? await withTimeout(call(), this.#cacheTimeoutMs, `cache ${operation}`)
@@ -128,7 +160,7 @@ export class ProductService {
         { product_id: id, operation, error: err instanceof Error ? err.message : String(err) },
         "cache.unavailable",
       );
-      return null;
+      return FAILED;
     }
   }
 }

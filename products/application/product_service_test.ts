@@ -173,3 +173,30 @@ Deno.test("ProductService never caches a read that raced a change", async () => 
   const next = await service.get(PRODUCT.id, log);
   assert.deepEqual([next.cache, next.product.price], ["MISS", 9], "but did not cache it");
 });
+
+Deno.test("ProductService serves no stale product after an invalidation the cache missed", async () => {
+  const rows = new Map([[PRODUCT.id, PRODUCT]]);
+  const lru = new LruProductCache();
+  let down = false;
+  const flaky: ProductCache = {
+    get: (id) => down ? Promise.reject(new Error("down")) : lru.get(id),
+    fill: (p, ttl) => down ? Promise.reject(new Error("down")) : lru.fill(p, ttl),
+    invalidate: (id, g) => down ? Promise.reject(new Error("down")) : lru.invalidate(id, g),
+    ping: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+  const service = new ProductService({
+    repository: fakeRepository(rows),
+    cache: flaky,
+    cacheTtlSeconds: 60,
+  });
+  const log = recordingLog();
+  await service.get(PRODUCT.id, log); // cached at price 3
+  down = true;
+  rows.set(PRODUCT.id, { ...PRODUCT, price: 9 });
+  await service.update(PRODUCT.id, { price: 9 }, log); // the invalidation fails
+  down = false;
+  const after = await service.get(PRODUCT.id, log);
+  assert.equal(after.product.price, 9, "the old cached price is never served");
+  assert.equal(after.cache, "MISS");
+});

@@ -30,6 +30,9 @@ export function postgresClient(url: string, options: PostgresClientOptions = {})
     connect_timeout: options.connectTimeoutSeconds ?? 5,
     idle_timeout: 60,
     onnotice: () => {},
+    // Reconnect quickly once the database is back: the default backoff grows to 20 s across the
+    // pool, which kept the service failing for seconds after an outage ended.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
     ...(options.schema ? { connection: { search_path: options.schema } } : {}),
     // NUMERIC and timestamps are formatted in SQL, so no driver-side type parsing is relied on.
   });

@@ -18,7 +18,14 @@ export class UpstashProductCache implements ProductCache {
   readonly #redis: Redis;
 
   constructor(options: UpstashCacheOptions) {
-    this.#redis = new Redis({ url: options.url, token: options.token, retry: false });
+    this.#redis = new Redis({
+      url: options.url,
+      token: options.token,
+      retry: false,
+      // Abort calls the service has already given up on, so an unresponsive cache does not pile
+      // up open connections.
+      signal: () => AbortSignal.timeout(1000),
+    });
   }
 
   async get(id: string) {
