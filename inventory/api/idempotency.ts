@@ -37,6 +37,25 @@ function replay(response: { status: number; body: string; headers: Record<string
 }
 
 /**
+ * Frees a claim whose request produced no answer to keep. If the store is down right then, keeps
+ * trying in the background while the lease is surely still ours, so a client retrying after the
+ * store recovers is not held up until the lease runs out; never after, when the key may be another
+ * request's.
+ */
+async function release(store: IdempotencyStore, key: string, claimedAt: number): Promise<void> {
+  const stopBy = claimedAt + CLAIM_LEASE_MS - 1000;
+  for (let delay = 250;; delay = Math.min(delay * 2, 1000)) {
+    try {
+      await store.release(key);
+      return;
+    } catch {
+      if (Date.now() + delay >= stopBy) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
+/**
  * `Idempotency-Key` on POST and PATCH: the first answer (any status below 500) is stored with the
  * key for 24 h in the inventory store; a retry with the same body gets it back with
  * `Idempotent-Replayed: true` and changes nothing; another body under the same key is a 422. A twin
@@ -78,15 +97,16 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler<AppE
       }
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
+    const claimedAt = Date.now();
     try {
       await next();
     } catch (err) {
-      await options.store.release(key).catch(() => {});
+      void release(options.store, key, claimedAt);
       throw err;
     }
     if (c.res.status >= 500) {
       // Nothing was applied (or we cannot tell): let a retry run again rather than replay a fault.
-      await options.store.release(key).catch(() => {});
+      void release(options.store, key, claimedAt);
       return;
     }
     const body = await c.res.clone().text();
