@@ -10,7 +10,7 @@ const TTL_MS = 24 * 60 * 60 * 1000;
  * is saved, the key frees itself well before a client gives up retrying. Longer than any request
  * can take (store and products budgets are 5 s each).
  */
-const CLAIM_LEASE_MS = 15_000;
+const CLAIM_LEASE_MS = 12_000;
 /** Responses kept for a replay; everything else is recomputed by the caller's client. */
 const REPLAYED_HEADERS = ["content-type", "location"];
 
@@ -62,7 +62,10 @@ async function release(store: IdempotencyStore, key: string, claimedAt: number):
  * arriving while the first is still running waits for its answer.
  */
 export function idempotency(options: IdempotencyOptions): MiddlewareHandler<AppEnv> {
-  const waitMs = options.waitMs ?? 10_000;
+  // Long enough to outlast a claim whose owner vanished: a claim written during a store outage can
+  // be applied although its request saw a failure, and then only its lease ends it. A twin of a
+  // live request waits only as long as that request takes.
+  const waitMs = options.waitMs ?? CLAIM_LEASE_MS + 1000;
   return async function idempotency(c, next) {
     const key = c.req.header(IDEMPOTENCY_HEADER);
     if (key === undefined || (c.req.method !== "POST" && c.req.method !== "PATCH")) {

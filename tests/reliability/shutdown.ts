@@ -34,6 +34,12 @@ const WORKERS = 24;
 const STORE_LATENCY_MS = 150;
 const LOAD_BEFORE_SIGNAL_MS = 1500;
 const LOAD_AFTER_SIGNAL_MS = 1000;
+/**
+ * A request sent in the last moments before the signal may still be in the client's socket when
+ * the server closes that idle keep-alive connection: the usual HTTP/1.1 race, which no server can
+ * close. Only requests sent at least this long before the signal must have reached the service.
+ */
+const REACH_MS = 25;
 
 interface Tagged extends CallResult {
   id?: string;
@@ -61,7 +67,7 @@ async function loadThenSignal(
   const stopped = service.stop().then(() => null, (err: Error) => err);
   await Promise.all(workers);
   const exitError = await stopped;
-  const before = samples.filter((s) => s.started < signalAt);
+  const before = samples.filter((s) => s.started < signalAt - REACH_MS);
   const inFlight = before.filter((s) => s.ended >= signalAt);
   const after = samples.filter((s) => s.started >= signalAt);
   return { samples, before, inFlight, after, signalAt, exitError };
