@@ -4,28 +4,13 @@
  * the bench spending CPU on reading it). Every child is registered; `stopAll()` ends what is left,
  * and run.ts calls it on success, failure and SIGINT/SIGTERM.
  */
+import { BLANK_BACKENDS } from "../../tests/e2e/services.ts";
 
 export const REPO = new URL("../../", import.meta.url).pathname;
 export const CONFIG = `${REPO}deno.json`;
 
 /** ≥ 16 characters, as production config demands. */
 export const BENCH_API_KEY = "bench-api-key-0123456789abcdef";
-
-/**
- * The child inherits our environment; blank every backend variable so a developer's shell exports
- * cannot switch an embedded configuration to real stores (empty counts as unset).
- */
-const BLANK_BACKENDS: Record<string, string> = {
-  DATABASE_URL: "",
-  UPSTASH_REDIS_REST_URL: "",
-  UPSTASH_REDIS_REST_TOKEN: "",
-  CACHE_TTL_SECONDS: "",
-  MONGODB_URL: "",
-  MONGODB_DB: "",
-  PRODUCTS_SERVICE_URL: "",
-  DENO_ENV: "",
-  DENO_DEPLOYMENT_ID: "",
-};
 
 const STOP_TIMEOUT_MS = 8_000;
 const START_TIMEOUT_MS = 90_000;

@@ -2,11 +2,8 @@ import { z } from "zod";
 import { integerParam, type QuerySpec } from "@stockroom/shared";
 import { MAX_QUANTITY } from "../domain/stock.ts";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
+import { UUID_PATTERN } from "@stockroom/shared/ids";
+export { isUuid } from "@stockroom/shared/ids";
 
 function integer(min: number, max: number) {
   return z.number({
@@ -20,7 +17,7 @@ function integer(min: number, max: number) {
 export const createStockAttributes = z.strictObject({
   product_id: z.string({
     error: (iss) => iss.input === undefined ? "is required" : "must be a string",
-  }).regex(UUID, "must be a product UUID"),
+  }).regex(UUID_PATTERN, "must be a product UUID"),
   quantity: integer(0, MAX_QUANTITY),
 });
 

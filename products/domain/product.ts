@@ -38,11 +38,7 @@ export function codePointLength(text: string): number {
   return n;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
+export { isUuid } from "@stockroom/shared/ids";
 
 export type ProductSortField = "name" | "price" | "created_at" | "updated_at";
 

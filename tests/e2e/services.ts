@@ -15,7 +15,7 @@ const STOP_TIMEOUT_MS = 8_000;
 
 // The child inherits our environment; blank every backend variable so a developer's shell exports
 // cannot silently switch the embedded configuration to real stores (empty counts as unset).
-const BLANK_BACKENDS: Record<string, string> = {
+export const BLANK_BACKENDS: Record<string, string> = {
   DATABASE_URL: "",
   UPSTASH_REDIS_REST_URL: "",
   UPSTASH_REDIS_REST_TOKEN: "",
