@@ -13,7 +13,7 @@ import type { InventoryService, RequestContext } from "../application/inventory_
 import { InsufficientStockError, UnknownProductError } from "../domain/errors.ts";
 import type { IdempotencyStore } from "../domain/ports.ts";
 import type { StockSortField } from "../domain/stock.ts";
-import { idempotency } from "./idempotency.ts";
+import { idempotency, IDEMPOTENCY_HEADER } from "./idempotency.ts";
 import {
   createStockAttributes,
   isUuid,
@@ -150,6 +150,8 @@ export function inventoryRoutes(options: InventoryRoutesOptions): Hono<AppEnv> {
           productId(raw),
           quantity_delta !== undefined ? { delta: quantity_delta } : { quantity: quantity! },
           context(c),
+          // Validated by the idempotency middleware; recorded with the change itself.
+          c.req.header(IDEMPOTENCY_HEADER),
         );
       } catch (err) {
         if (err instanceof InsufficientStockError) options.onInsufficientStock?.();

@@ -76,12 +76,21 @@ export class InventoryService {
     return { ...page, products };
   }
 
-  /** One atomic conditional update in the store: never below 0, no update lost. */
-  async change(productId: string, change: StockChange, ctx: RequestContext): Promise<StockRecord> {
+  /**
+   * One atomic conditional update in the store: never below 0, no update lost. With `opKey` (the
+   * request's Idempotency-Key) a retry of a change that was applied is recognised by the store and
+   * changes nothing, even when the first answer was lost.
+   */
+  async change(
+    productId: string,
+    change: StockChange,
+    ctx: RequestContext,
+    opKey?: string,
+  ): Promise<StockRecord> {
     const at = this.#now();
     const result: AdjustResult = "delta" in change
-      ? await this.#repo.adjust(productId, change.delta, at)
-      : await this.#repo.set(productId, change.quantity, at);
+      ? await this.#repo.adjust(productId, change.delta, at, opKey)
+      : await this.#repo.set(productId, change.quantity, at, opKey);
     if (!result.ok) {
       if (result.reason === "not_found") throw new StockNotFoundError(productId);
       const requested = "delta" in change ? -change.delta : change.quantity;
@@ -90,6 +99,10 @@ export class InventoryService {
         "inventory.insufficient_stock",
       );
       throw new InsufficientStockError(productId, result.available, requested);
+    }
+    if (result.replayed) {
+      ctx.log.info({ product_id: productId, op_key_applied_before: true }, "inventory.replayed");
+      return result.after;
     }
     ctx.log.info({
       product_id: productId,

@@ -2,7 +2,8 @@ import type { StockListQuery, StockPage, StockRecord } from "./stock.ts";
 
 /** Result of an atomic adjustment: the record before and after, or why nothing changed. */
 export type AdjustResult =
-  | { ok: true; before: StockRecord; after: StockRecord }
+  /** `replayed`: the operation key was applied before, so nothing changed now. */
+  | { ok: true; before: StockRecord; after: StockRecord; replayed?: boolean }
   | { ok: false; reason: "not_found" }
   | { ok: false; reason: "insufficient_stock"; available: number };
 
@@ -12,12 +13,15 @@ export interface StockRepository {
   get(productId: string): Promise<StockRecord | null>;
   list(query: StockListQuery): Promise<StockPage>;
   /**
+   * `opKey` (the request's Idempotency-Key) is recorded in the same atomic write as the change, so
+   * an operation whose answer was lost and is retried is recognised and not applied twice.
+   *
    * Adds `delta` (negative buys, positive restocks) in one atomic conditional update: never below 0,
    * never above MAX_QUANTITY, no update lost under any concurrency.
    */
-  adjust(productId: string, delta: number, at: Date): Promise<AdjustResult>;
+  adjust(productId: string, delta: number, at: Date, opKey?: string): Promise<AdjustResult>;
   /** Sets an absolute quantity atomically; `before` is the value it replaced. */
-  set(productId: string, quantity: number, at: Date): Promise<AdjustResult>;
+  set(productId: string, quantity: number, at: Date, opKey?: string): Promise<AdjustResult>;
   /** Returns false when there was no record. */
   delete(productId: string): Promise<boolean>;
   /** Throws when the store cannot be reached. */

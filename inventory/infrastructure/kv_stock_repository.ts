@@ -14,6 +14,9 @@ const STOCK = "stock";
 const BY_QUANTITY = "stock_by_quantity";
 const BY_UPDATED = "stock_by_last_updated";
 const COUNT = ["stock_count"];
+/** Keyed operations applied, for exactly-once retries; kept as long as Idempotency-Keys are. */
+const OPS = "stock_op";
+const OP_TTL_MS = 24 * 60 * 60 * 1000;
 /** Adding 2^64 - 1 to a KvU64 wraps around, which is how `sum` subtracts one. */
 const MINUS_ONE = 0xffff_ffff_ffff_ffffn;
 
@@ -61,22 +64,42 @@ export function createKvStockRepository(
     productId: string,
     at: Date,
     decide: (current: number) => number | AdjustResult,
+    opKey?: string,
   ): Promise<AdjustResult> {
+    const opEntryKey = opKey === undefined ? undefined : [OPS, productId, opKey];
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      // Both versionstamps are checked at commit, so two reads are as good as one snapshot.
       const entry = await kv.get<StockValue>([STOCK, productId]);
+      const op = opEntryKey ? await kv.get<number>(opEntryKey) : undefined;
       if (entry.value === null) return { ok: false, reason: "not_found" };
-      const next = decide(entry.value.quantity);
+      const current = entry.value;
+      if (op?.value != null) {
+        // Applied before (its answer was lost): report the present state, change nothing.
+        const now = _toRecord(productId, current);
+        return {
+          ok: true,
+          before: { ...now, quantity: now.quantity - op.value },
+          after: now,
+          replayed: true,
+        };
+      }
+      const next = decide(current.quantity);
       if (typeof next !== "number") return next;
       const after: StockValue = { quantity: next, lastUpdated: at };
+      let atomic = kv.atomic().check(entry);
+      if (op && opEntryKey) {
+        // The key is recorded in the same commit as the change: both happen or neither does.
+        atomic = atomic.check(op).set(opEntryKey, next - current.quantity, { expireIn: OP_TTL_MS });
+      }
       const result = await _setIndexes(
-        _removeIndexes(kv.atomic().check(entry), productId, entry.value, after),
+        _removeIndexes(atomic, productId, current, after),
         productId,
         after,
       ).set([STOCK, productId], after).commit();
       if (result.ok) {
         return {
           ok: true,
-          before: _toRecord(productId, entry.value),
+          before: _toRecord(productId, current),
           after: _toRecord(productId, after),
         };
       }
@@ -107,7 +130,7 @@ export function createKvStockRepository(
       return _list(kv, query);
     },
 
-    async adjust(productId, delta, at) {
+    async adjust(productId, delta, at, opKey) {
       if (!Number.isSafeInteger(delta)) throw new RangeError(`Delta must be an integer: ${delta}`);
       assertDate(at);
       return await update(productId, at, (current) => {
@@ -115,13 +138,13 @@ export function createKvStockRepository(
         if (next < 0) return { ok: false, reason: "insufficient_stock", available: current };
         if (next > MAX_QUANTITY) throw new QuantityLimitError(productId, current, delta);
         return next;
-      });
+      }, opKey);
     },
 
-    async set(productId, quantity, at) {
+    async set(productId, quantity, at, opKey) {
       assertQuantity(quantity);
       assertDate(at);
-      return await update(productId, at, () => quantity);
+      return await update(productId, at, () => quantity, opKey);
     },
 
     async delete(productId) {

@@ -11,6 +11,28 @@ interface StockDocument {
   product_id: string;
   quantity: number;
   last_updated: Date;
+  /** Keys of the latest keyed operations applied (bounded), for exactly-once retries. */
+  ops?: string[];
+}
+
+/** How many operation keys a document remembers: retries come within seconds, not thousands. */
+const MAX_OPS = 100;
+
+function _keyed(opKey: string | undefined) {
+  return opKey === undefined ? { filter: {}, push: {} } : {
+    filter: { ops: { $ne: opKey } },
+    push: { $push: { ops: { $each: [opKey], $slice: -MAX_OPS } } },
+  };
+}
+
+function _replayed(current: StockDocument, delta: number): AdjustResult {
+  const after = _toRecord(current);
+  return {
+    ok: true,
+    before: { ...after, quantity: after.quantity - delta },
+    after,
+    replayed: true,
+  };
 }
 
 const DUPLICATE_KEY = 11000;
@@ -76,17 +98,18 @@ export async function createMongoStockRepository(
       return _list(collection, query);
     },
 
-    async adjust(productId, delta, at) {
+    async adjust(productId, delta, at, opKey) {
       if (!Number.isSafeInteger(delta)) throw new RangeError(`Delta must be an integer: ${delta}`);
       assertDate(at);
+      const keyed = _keyed(opKey);
       const filter: Filter<StockDocument> = delta < 0
-        ? { product_id: productId, quantity: { $gte: -delta } }
-        : { product_id: productId, quantity: { $lte: MAX_QUANTITY - delta } };
+        ? { product_id: productId, quantity: { $gte: -delta }, ...keyed.filter }
+        : { product_id: productId, quantity: { $lte: MAX_QUANTITY - delta }, ...keyed.filter };
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
         // The stock check is in the filter, so check and write are one atomic document update.
         const before = await collection.findOneAndUpdate(
           filter,
-          { $inc: { quantity: delta }, $set: { last_updated: at } },
+          { $inc: { quantity: delta }, $set: { last_updated: at }, ...keyed.push },
           { returnDocument: "before" },
         );
         if (before !== null) {
@@ -96,6 +119,7 @@ export async function createMongoStockRepository(
         // Nothing matched: the read only explains why; it never feeds a write.
         const current = await collection.findOne({ product_id: productId });
         if (current === null) return { ok: false, reason: "not_found" };
+        if (opKey !== undefined && current.ops?.includes(opKey)) return _replayed(current, delta);
         const next = current.quantity + delta;
         if (next < 0) {
           return { ok: false, reason: "insufficient_stock", available: current.quantity };
@@ -108,15 +132,20 @@ export async function createMongoStockRepository(
       );
     },
 
-    async set(productId, quantity, at): Promise<AdjustResult> {
+    async set(productId, quantity, at, opKey): Promise<AdjustResult> {
       assertQuantity(quantity);
       assertDate(at);
+      const keyed = _keyed(opKey);
       const before = await collection.findOneAndUpdate(
-        { product_id: productId },
-        { $set: { quantity, last_updated: at } },
+        { product_id: productId, ...keyed.filter },
+        { $set: { quantity, last_updated: at }, ...keyed.push },
         { returnDocument: "before" },
       );
-      if (before === null) return { ok: false, reason: "not_found" };
+      if (before === null) {
+        const current = await collection.findOne({ product_id: productId });
+        if (current === null) return { ok: false, reason: "not_found" };
+        return _replayed(current, 0);
+      }
       const after = { productId, quantity, lastUpdated: new Date(at) };
       return { ok: true, before: _toRecord(before), after };
     },

@@ -72,6 +72,40 @@ export function stockRepositoryContract(
     register(title, (harness) => fn(harness.repo));
   }
 
+  test("adjust() with an operation key applies once; a retry is replayed and changes nothing", async (repo) => {
+    await repo.create(_record("p-op", 10));
+    const first = await repo.adjust("p-op", -3, _at(1), "key-1");
+    assert.ok(first.ok && !first.replayed);
+    const again = await repo.adjust("p-op", -3, _at(2), "key-1");
+    assert.ok(again.ok && again.replayed === true);
+    assert.equal(again.after.quantity, 7);
+    assert.equal((await repo.get("p-op"))?.quantity, 7);
+    const other = await repo.adjust("p-op", -3, _at(3), "key-2");
+    assert.ok(other.ok && !other.replayed);
+    assert.equal((await repo.get("p-op"))?.quantity, 4);
+    const unkeyed = await repo.adjust("p-op", -1, _at(4));
+    assert.ok(unkeyed.ok && !unkeyed.replayed);
+    assert.equal((await repo.get("p-op"))?.quantity, 3);
+  });
+
+  test("set() with an operation key applies once", async (repo) => {
+    await repo.create(_record("p-set-op", 10));
+    assert.ok((await repo.set("p-set-op", 4, _at(1), "key-s")).ok);
+    await repo.adjust("p-set-op", 5, _at(2));
+    const again = await repo.set("p-set-op", 4, _at(3), "key-s");
+    assert.ok(again.ok && again.replayed === true);
+    assert.equal((await repo.get("p-set-op"))?.quantity, 9, "the retried set changed nothing");
+  });
+
+  test("concurrent retries of one keyed purchase apply it once", async (repo) => {
+    await repo.create(_record("p-op-race", 100));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => repo.adjust("p-op-race", -1, _at(1), "race-key")),
+    );
+    assert.equal(results.filter((r) => r.ok && !r.replayed).length, 1);
+    assert.equal((await repo.get("p-op-race"))?.quantity, 99);
+  });
+
   test("create() stores a record that get() returns", async (repo) => {
     const created = await repo.create(_record("p-1", 12));
     assert.deepEqual(created, _record("p-1", 12));
