@@ -4,13 +4,13 @@ import type { AppEnv } from "./app_env.ts";
 import { ApiError } from "./errors.ts";
 import { type HealthOptions, healthRoutes } from "./health.ts";
 import type { Logger } from "./logger.ts";
-import { type Metrics, requestMetrics } from "./metrics.ts";
+import { type Metrics, requestRecorder } from "./metrics.ts";
 import { docsPage } from "./openapi.ts";
 import { accessLog } from "./middleware/access_log.ts";
 import { apiKey } from "./middleware/api_key.ts";
 import { jsonApiContentNegotiation } from "./middleware/content_negotiation.ts";
 import { errorHandler, notFoundHandler } from "./middleware/error_handler.ts";
-import { echoRequestId, requestId } from "./middleware/request_id.ts";
+import { requestId } from "./middleware/request_id.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -32,7 +32,10 @@ export function createServiceApp(options: ServiceAppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError(errorHandler());
   app.notFound(notFoundHandler());
-  app.use(requestId(), echoRequestId(), accessLog(options.logger), requestMetrics(options.metrics));
+  app.use(
+    requestId(),
+    accessLog(options.logger, { onComplete: requestRecorder(options.metrics) }),
+  );
   app.route("/health", healthRoutes(options.health));
   const openapi = JSON.stringify(options.openapi);
   const title = String((options.openapi.info as { title?: string } | undefined)?.title ?? "API");

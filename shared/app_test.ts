@@ -251,6 +251,9 @@ Deno.test("createServiceApp() serves Prometheus metrics by route template, behin
   for (const path of ["/things", "/things", "/nowhere/1", "/nowhere/2"]) {
     await (await app.request(path, { headers: auth })).body?.cancel();
   }
+  for (const method of ["BREW", "WHEN"]) {
+    await (await app.request("/things", { method, headers: auth })).body?.cancel();
+  }
   const open = await app.request("/metrics");
   assert.equal(open.status, 401);
   await open.body?.cancel();
@@ -268,8 +271,11 @@ Deno.test("createServiceApp() serves Prometheus metrics by route template, behin
   );
   assert.match(
     text,
-    /http_request_duration_seconds_count\{[^}]*route="\/things"[^}]*\} 2/,
+    /http_request_duration_seconds_count\{[^}]*method="GET",route="\/things"[^}]*\} 2/,
   );
+  // Methods outside the standard set share one series: clients cannot mint series at will.
+  assert.match(text, /http_requests_total\{method="OTHER",route="\/things",status="405"[^}]*\} 2/);
+  assert.doesNotMatch(text, /BREW|WHEN/);
 });
 
 Deno.test("healthRoutes() reports draining as 503 so balancers stop sending traffic", async () => {

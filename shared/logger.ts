@@ -1,5 +1,6 @@
 import { isSpanContextValid, trace } from "@opentelemetry/api";
 import pino from "pino";
+import { LineWriter } from "./line_writer.ts";
 
 export type Logger = pino.Logger;
 
@@ -22,31 +23,37 @@ function traceContext(): Record<string, string> {
     : {};
 }
 
+/**
+ * pino's `timestamp` option returns the JSON fragment itself. Formatting a Date is a measurable
+ * share of a busy line's cost, and under load many lines share a millisecond, so the fragment is
+ * remembered for the millisecond it was made in.
+ */
+function isoTimestamp(): () => string {
+  let lastMs = -1;
+  let fragment = "";
+  return () => {
+    const now = Date.now();
+    if (now !== lastMs) {
+      lastMs = now;
+      fragment = `,"timestamp":"${new Date(now).toISOString()}"`;
+    }
+    return fragment;
+  };
+}
+
 /** How long a line may wait in the buffer when traffic is too light to fill it. */
 const FLUSH_INTERVAL_MS = 100;
 
 /**
- * Stdout, written in batches of at least 4 KiB instead of one write per line (one system call per
- * line was a large share of a cached read's cost), and flushed every 100 ms so a quiet service's
- * lines still appear promptly. The timer does not keep the process alive.
+ * Stdout, written in batches of 16 Ki characters instead of one write per line (one system call
+ * per line was a large share of a cached read's cost), and flushed every 100 ms so a quiet
+ * service's lines still appear promptly. The timer does not keep the process alive.
  */
-function stdoutDestination() {
-  const destination = pino.destination({ fd: 1, sync: false, minLength: 4096 });
-  const timer = setInterval(() => {
-    try {
-      destination.flush();
-    } catch {
-      // A flush while a write is under way is refused; the next tick catches up.
-    }
-  }, FLUSH_INTERVAL_MS);
+function stdoutDestination(): LineWriter {
+  const destination = new LineWriter(Deno.stdout);
+  const timer = setInterval(() => destination.flush(), FLUSH_INTERVAL_MS);
   Deno.unrefTimer(timer as unknown as number);
-  globalThis.addEventListener("unload", () => {
-    try {
-      destination.flushSync();
-    } catch {
-      // Nothing more can be done at exit.
-    }
-  });
+  globalThis.addEventListener("unload", () => destination.flushSync());
   return destination;
 }
 
@@ -60,7 +67,7 @@ export function createLogger(service: string, options: LoggerOptions = {}): Logg
       level: options.level ?? "info",
       base: { service },
       messageKey: "message",
-      timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
+      timestamp: isoTimestamp(),
       formatters: { level: (label) => ({ level: label.toUpperCase() }) },
       mixin: traceContext,
       // Defence in depth: nothing logs these, and if something ever does they stay hidden.

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import { routePath } from "hono/route";
 import client from "prom-client";
 import type { AppEnv } from "./app_env.ts";
@@ -45,21 +45,34 @@ export class Metrics {
   }
 }
 
+const STANDARD_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
 /**
- * Counts and times every request under its route template (`/products/:id`), never the raw path,
- * so the number of series stays bounded whatever clients send.
+ * Counts and times a completed request under its route template (`/products/:id`), never the raw
+ * path, and methods outside the standard few as `OTHER`, so the number of series stays bounded
+ * whatever clients send. Each series' children are looked up once and kept: prom-client would
+ * otherwise hash the label object on every update. The access log calls it, so both share one
+ * clock.
  */
-export function requestMetrics(metrics: Metrics): MiddlewareHandler<AppEnv> {
-  return async function requestMetrics(c, next) {
-    const started = performance.now();
-    await next();
+export function requestRecorder(
+  metrics: Metrics,
+): (c: Context<AppEnv>, durationMs: number) => void {
+  const series = new Map<string, { count: () => void; observe: (seconds: number) => void }>();
+  return (c, durationMs) => {
     const template = routePath(c);
-    const labels = {
-      method: c.req.method,
-      route: template === "" || template.endsWith("*") ? "unmatched" : template,
-      status: String(c.res.status),
-    };
-    metrics.httpRequests.inc(labels);
-    metrics.httpDuration.observe(labels, (performance.now() - started) / 1000);
+    const route = template === "" || template.endsWith("*") ? "unmatched" : template;
+    const method = STANDARD_METHODS.has(c.req.method) ? c.req.method : "OTHER";
+    const status = c.res.status;
+    const key = `${method} ${route} ${status}`;
+    let children = series.get(key);
+    if (!children) {
+      const labels = { method, route, status: String(status) };
+      const counter = metrics.httpRequests.labels(labels);
+      const histogram = metrics.httpDuration.labels(labels);
+      children = { count: () => counter.inc(), observe: (s) => histogram.observe(s) };
+      series.set(key, children);
+    }
+    children.count();
+    children.observe(durationMs / 1000);
   };
 }

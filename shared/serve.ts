@@ -38,9 +38,12 @@ export function serve(options: ServeOptions): RunningServer {
       options.logger.error({ err }, "server.close_failed");
     }
     options.logger.info({}, "server.stopped");
-    options.logger.flush();
-    // Give the async log destination a moment to drain before exiting.
-    setTimeout(() => Deno.exit(0), 50);
+    // The log destination writes in batches: let it finish (bounded) before exiting.
+    await Promise.race([
+      new Promise<void>((resolve) => options.logger.flush(() => resolve())),
+      new Promise((resolve) => setTimeout(resolve, 500)),
+    ]);
+    Deno.exit(0);
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     try {

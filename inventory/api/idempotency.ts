@@ -1,4 +1,5 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError, type AppEnv } from "@stockroom/shared";
 import type { IdempotencyStore } from "../domain/ports.ts";
 
@@ -29,11 +30,14 @@ async function fingerprint(method: string, path: string, body: ArrayBuffer): Pro
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-function replay(response: { status: number; body: string; headers: Record<string, string> }) {
-  return new Response(response.body || null, {
-    status: response.status,
-    headers: { ...response.headers, "Idempotent-Replayed": "true" },
-  });
+/** Built through the context, so the replay carries this request's own X-Request-ID. */
+function replay(
+  c: Context<AppEnv>,
+  response: { status: number; body: string; headers: Record<string, string> },
+) {
+  const headers = { ...response.headers, "Idempotent-Replayed": "true" };
+  const status = response.status as ContentfulStatusCode;
+  return response.body ? c.body(response.body, status, headers) : c.body(null, status, headers);
 }
 
 /**
@@ -83,7 +87,7 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler<AppE
     for (let delay = 10;; delay = Math.min(delay * 2, 200)) {
       const claim = await options.store.claim(key, print, CLAIM_LEASE_MS);
       if (claim.state === "claimed") break;
-      if (claim.state === "completed") return replay(claim.response);
+      if (claim.state === "completed") return replay(c, claim.response);
       if (claim.state === "mismatch") {
         throw new ApiError(422, {
           code: "idempotency_key_reused",

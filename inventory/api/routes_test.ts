@@ -321,9 +321,14 @@ for (const backend of backends) {
           const key = { "Idempotency-Key": `k-${id}` };
           const first = await patch(id, { quantity_delta: -1 }, key);
           const firstBody = await first.text();
-          const second = await patch(id, { quantity_delta: -1 }, key);
+          const second = await patch(id, { quantity_delta: -1 }, {
+            ...key,
+            "X-Request-ID": `retry-${id}`,
+          });
           assert.equal(second.status, first.status);
           assert.equal(second.headers.get("Idempotent-Replayed"), "true");
+          assert.equal(second.headers.get("X-Request-ID"), `retry-${id}`, "the retry's own id");
+          assert.equal(second.headers.get("Content-Type"), first.headers.get("Content-Type"));
           assert.equal(await second.text(), firstBody);
           assert.equal(await quantity(id), 9);
           const other = await errorOf(await patch(id, { quantity_delta: -2 }, key), 422);

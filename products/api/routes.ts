@@ -18,12 +18,17 @@ import {
   singleProductQuery,
   updateProductAttributes,
 } from "./schemas.ts";
-import { productResource } from "./serializer.ts";
+import { productDocumentJson, productResource } from "./serializer.ts";
 
 const JSON_API = { "Content-Type": JSONAPI_MEDIA_TYPE };
 
+/**
+ * `scheme://host[:port]` of a request URL. Request URLs are already parsed and serialized by the
+ * runtime, so the origin is everything before the path's first slash; no need to parse again.
+ */
 function origin(url: string): string {
-  return new URL(url).origin;
+  const path = url.indexOf("/", url.indexOf("//") + 2);
+  return path === -1 ? url : url.slice(0, path);
 }
 
 /** A malformed id can name no product: 404 without touching the store. */
@@ -91,8 +96,11 @@ export function productRoutes(
       const q = parseQuery(c, singleProductQuery);
       const { product, cache } = await service.get(productId(c.req.param("id")), c.get("logger"));
       options.onCacheResult?.(cache);
-      const resource = productResource(product, origin(c.req.url), q.fields.products);
-      return c.body(JSON.stringify(resourceDocument(resource)), 200, {
+      const base = origin(c.req.url);
+      const json = q.fields.products
+        ? JSON.stringify(resourceDocument(productResource(product, base, q.fields.products)))
+        : productDocumentJson(product, base);
+      return c.body(json, 200, {
         ...JSON_API,
         "X-Cache": cache,
       });

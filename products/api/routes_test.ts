@@ -313,7 +313,7 @@ for (const backend of backends) {
             "Item 3",
           ]);
           const sparse = await jsonApiBody(
-            await req("/products?fields[products]=name&page[size]=1"),
+            await req("/products?fields[products]=name&page[size]=1&sort=price"),
           );
           assert.deepEqual(sparse.data[0].attributes, { name: "Item 1" });
         });

@@ -42,6 +42,9 @@ export interface GetResult {
 }
 
 /** The products use cases: read-through caching, invalidation on change, structured events. */
+const PENDING = Symbol("pending");
+const NOT_SETTLED = Promise.resolve(PENDING);
+
 export class ProductService {
   readonly #repo: ProductRepository;
   readonly #cache: ProductCache;
@@ -151,9 +154,14 @@ export class ProductService {
     log: EventLog,
   ): Promise<T | typeof FAILED> {
     try {
-      return this.#cacheTimeoutMs > 0
-        ? await withTimeout(call(), this.#cacheTimeoutMs, `cache ${operation}`)
-        : await call();
+      const pending = call();
+      if (this.#cacheTimeoutMs <= 0) return await pending;
+      // An answer from memory (an in-process tier's hit) has settled already and needs no timer:
+      // racing a settled promise against another settled one yields the first.
+      const first = await Promise.race([pending, NOT_SETTLED]);
+      return first !== PENDING
+        ? first as T
+        : await withTimeout(pending, this.#cacheTimeoutMs, `cache ${operation}`);
     } catch (err) {
       this.#onCacheError(operation);
       log.warn(

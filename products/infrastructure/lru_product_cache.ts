@@ -18,14 +18,19 @@ export class LruProductCache implements ProductCache {
     this.#now = options.now ?? Date.now;
   }
 
-  get(id: string) {
+  get(id: string): Promise<Product | null> {
+    return Promise.resolve(this.lookup(id));
+  }
+
+  /** `get` without the promise, for a tier in front of a remote cache. */
+  lookup(id: string): Product | null {
     const entry = this.#entries.get(id);
-    if (!entry) return Promise.resolve(null);
+    if (!entry) return null;
     this.#entries.delete(id);
-    if (entry.expiresAt <= this.#now()) return Promise.resolve(null);
+    if (entry.expiresAt <= this.#now()) return null;
     // Re-inserting moves the key to the end of the Map's insertion order: most recently used.
     this.#entries.set(id, entry);
-    return Promise.resolve(entry.product);
+    return entry.product;
   }
 
   fill(product: Product, ttlSeconds: number) {

@@ -1,5 +1,6 @@
 import type { ProductCache } from "../domain/ports.ts";
 import type { Product } from "../domain/product.ts";
+import type { LruProductCache } from "./lru_product_cache.ts";
 
 /**
  * A small in-process cache (L1) in front of the shared one (L2, Upstash): a hit in L1 costs no
@@ -10,14 +11,18 @@ import type { Product } from "../domain/product.ts";
  */
 export class TieredProductCache implements ProductCache {
   constructor(
-    private readonly l1: ProductCache,
+    private readonly l1: LruProductCache,
     private readonly l2: ProductCache,
     private readonly l1TtlSeconds: number,
   ) {}
 
-  async get(id: string): Promise<Product | null> {
-    const local = await this.l1.get(id);
-    if (local) return local;
+  /** An L1 hit comes back as an already settled promise, so callers can tell it needs no timer. */
+  get(id: string): Promise<Product | null> {
+    const local = this.l1.lookup(id);
+    return local ? Promise.resolve(local) : this.#getShared(id);
+  }
+
+  async #getShared(id: string): Promise<Product | null> {
     const shared = await this.l2.get(id);
     if (shared) await this.l1.fill(shared, this.l1TtlSeconds);
     return shared;

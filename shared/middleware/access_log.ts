@@ -1,23 +1,34 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import type { Logger } from "../logger.ts";
+
+export interface AccessLogOptions {
+  /** Told of every completed request with its duration (the metrics hook: one clock for both). */
+  onComplete?: (c: Context<AppEnv>, durationMs: number) => void;
+}
 
 /**
  * Binds a request logger carrying `request_id` and writes one access line per request once the
  * response is known (errors included: onError has rendered them by then).
  */
-export function accessLog(logger: Logger): MiddlewareHandler<AppEnv> {
+export function accessLog(
+  logger: Logger,
+  options: AccessLogOptions = {},
+): MiddlewareHandler<AppEnv> {
+  const onComplete = options.onComplete;
   return async function accessLog(c, next) {
     const started = performance.now();
     const requestLogger = logger.child({ request_id: c.get("requestId") });
     c.set("logger", requestLogger);
     await next();
+    const durationMs = performance.now() - started;
+    onComplete?.(c, durationMs);
     const status = c.res.status;
     const fields = {
       method: c.req.method,
       path: c.req.path,
       status,
-      duration_ms: Math.round((performance.now() - started) * 100) / 100,
+      duration_ms: Math.round(durationMs * 100) / 100,
     };
     if (status >= 500) requestLogger.error(fields, "request completed");
     else requestLogger.info(fields, "request completed");

@@ -8,12 +8,15 @@ const PRINTABLE = /^[\x20-\x7e]+$/;
 
 /**
  * Takes `X-Request-ID` when it is 1–200 printable ASCII characters, otherwise makes a UUID, and
- * echoes it on the response. Hono's built-in does the bookkeeping; only the acceptance rule is
- * ours (the built-in would also reject printable ids such as `trace.1:2`).
+ * echoes it on the response. Hono's built-in does the bookkeeping: it accepts ids of word
+ * characters, `-` and `=` itself and asks our generator about any other, which widens the rule to
+ * printable ASCII (so `trace.1:2` is kept). The echo is a prepared header, so every response
+ * built through the context carries it, error documents from onError included.
  */
 export function requestId(): MiddlewareHandler<AppEnv> {
   return honoRequestId({
-    headerName: "",
+    headerName: REQUEST_ID_HEADER,
+    limitLength: MAX_LENGTH,
     generator: (c) => {
       const given = c.req.header(REQUEST_ID_HEADER)?.trim();
       return given && given.length <= MAX_LENGTH && PRINTABLE.test(given)
@@ -21,12 +24,4 @@ export function requestId(): MiddlewareHandler<AppEnv> {
         : crypto.randomUUID();
     },
   }) as unknown as MiddlewareHandler<AppEnv>;
-}
-
-/** Echoes the id; separate from `requestId()` so it also runs on responses built by onError. */
-export function echoRequestId(): MiddlewareHandler<AppEnv> {
-  return async function echoRequestId(c, next) {
-    await next();
-    c.res.headers.set(REQUEST_ID_HEADER, c.get("requestId"));
-  };
 }
