@@ -1,16 +1,6 @@
-import { MongoClient } from "mongodb";
-import { exitOnStartupError, loadServiceConfig, Metrics, serve } from "@stockroom/shared";
-import { createInventoryApp } from "./app.ts";
+import type { MongoClient } from "mongodb";
+import { boot, importInSteps, type StartedService } from "@stockroom/shared/boot";
 import type { IdempotencyStore, StockRepository } from "./domain/ports.ts";
-import { HttpProductCatalog } from "./infrastructure/http_product_catalog.ts";
-import { guardStore } from "./infrastructure/store_guard.ts";
-import { createKvIdempotencyStore } from "./infrastructure/kv_idempotency_store.ts";
-import { createKvStockRepository } from "./infrastructure/kv_stock_repository.ts";
-import { createMongoIdempotencyStore } from "./infrastructure/mongo_idempotency_store.ts";
-import {
-  createMongoStockRepository,
-  detectNonAtomicUpdates,
-} from "./infrastructure/mongo_stock_repository.ts";
 
 interface Stores {
   repository: StockRepository;
@@ -22,7 +12,26 @@ async function openMongo(
   url: string,
   dbName: string,
 ): Promise<Stores & { warning: string | null }> {
-  const client = new MongoClient(url, {
+  await importInSteps([
+    () => import("node:net"),
+    () => import("node:tls"),
+    () => import("node:zlib"),
+    () => import("node:crypto"),
+    () => import("node:dns"),
+    () => import("mongodb"),
+  ]);
+  const [
+    { MongoClient },
+    { guardStore },
+    { createMongoStockRepository, detectNonAtomicUpdates },
+    { createMongoIdempotencyStore },
+  ] = await Promise.all([
+    import("mongodb"),
+    import("./infrastructure/store_guard.ts"),
+    import("./infrastructure/mongo_stock_repository.ts"),
+    import("./infrastructure/mongo_idempotency_store.ts"),
+  ]);
+  const client: MongoClient = new MongoClient(url, {
     serverSelectionTimeoutMS: 3000,
     connectTimeoutMS: 3000,
     socketTimeoutMS: 10_000,
@@ -42,6 +51,10 @@ async function openMongo(
 }
 
 async function openKv(): Promise<Stores> {
+  const [{ createKvIdempotencyStore }, { createKvStockRepository }] = await Promise.all([
+    import("./infrastructure/kv_idempotency_store.ts"),
+    import("./infrastructure/kv_stock_repository.ts"),
+  ]);
   // Deno Deploy provides its own database; locally it lives in .data/ (git-ignored).
   const path = Deno.env.get("DENO_DEPLOYMENT_ID") ? undefined : ".data/inventory.kv";
   if (path) await Deno.mkdir(".data", { recursive: true });
@@ -53,8 +66,32 @@ async function openKv(): Promise<Stores> {
   };
 }
 
-/** Composition root: the only place that chooses adapters, from the environment. */
-async function main(): Promise<void> {
+/**
+ * Composition root: the only place that chooses adapters, from the environment. It runs behind
+ * the boot shell, which has the port open already, and imports what it uses only now: a driver
+ * that is not configured is never loaded.
+ */
+async function start(draining: () => boolean): Promise<StartedService> {
+  await importInSteps([
+    () => import("zod"),
+    () => import("node:fs"),
+    () => import("node:worker_threads"),
+    () => import("pino"),
+    () => import("hono"),
+    () => import("@opentelemetry/api"),
+    () => import("@stockroom/shared/metrics"),
+    () => import("@stockroom/shared"),
+    () => import("./app.ts"),
+  ]);
+  const [
+    { exitOnStartupError, loadServiceConfig, Metrics },
+    { createInventoryApp },
+    { HttpProductCatalog },
+  ] = await Promise.all([
+    import("@stockroom/shared"),
+    import("./app.ts"),
+    import("./infrastructure/http_product_catalog.ts"),
+  ]);
   const { config, logger } = loadServiceConfig("inventory");
 
   let stores: Stores;
@@ -68,9 +105,11 @@ async function main(): Promise<void> {
     }
     logger.info({ store: config.mongodbUrl ? "mongodb" : "deno-kv" }, "database.ready");
   } catch (err) {
-    exitOnStartupError("inventory", new Error(`Database unavailable: ${(err as Error).message}`));
+    return exitOnStartupError(
+      "inventory",
+      new Error(`Database unavailable: ${(err as Error).message}`),
+    );
   }
-
   const metrics = new Metrics("inventory");
   const attempts = metrics.counter(
     "products_client_attempts_total",
@@ -83,7 +122,6 @@ async function main(): Promise<void> {
     "Calls to products that failed after every retry",
   );
 
-  let draining = () => false;
   const app = createInventoryApp({
     metrics,
     repository: stores.repository,
@@ -109,15 +147,9 @@ async function main(): Promise<void> {
     productsServiceUrl: config.productsServiceUrl,
     apiKey: config.apiKey,
     logger,
-    draining: () => draining(),
+    draining,
   });
-  const server = serve({
-    port: config.port,
-    logger,
-    fetch: app.fetch,
-    onClose: () => stores.close(),
-  });
-  draining = server.draining;
+  return { fetch: app.fetch, port: config.port, logger, onClose: () => stores.close() };
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) boot({ service: "inventory", start });

@@ -1,23 +1,51 @@
-import { exitOnStartupError, loadServiceConfig, serve } from "@stockroom/shared";
-import { createProductsApp } from "./app.ts";
+import { boot, importInSteps, type StartedService } from "@stockroom/shared/boot";
 import type { ProductCache } from "./domain/ports.ts";
-import { LruProductCache } from "./infrastructure/lru_product_cache.ts";
-import { migrate } from "./infrastructure/migrate.ts";
-import { postgresClient } from "./infrastructure/postgres_client.ts";
 import type { SqlClient } from "./infrastructure/sql_client.ts";
-import { SqlProductRepository } from "./infrastructure/sql_product_repository.ts";
-import { TieredProductCache } from "./infrastructure/tiered_product_cache.ts";
-import { UpstashProductCache } from "./infrastructure/upstash_product_cache.ts";
 
-/** Composition root: the only place that chooses adapters, from the environment. */
-async function main(): Promise<void> {
+/**
+ * Composition root: the only place that chooses adapters, from the environment. It runs behind
+ * the boot shell, which has the port open already, and imports what it uses only now: a driver
+ * that is not configured is never loaded.
+ */
+async function start(draining: () => boolean): Promise<StartedService> {
+  await importInSteps([
+    () => import("zod"),
+    () => import("node:fs"),
+    () => import("node:worker_threads"),
+    () => import("pino"),
+    () => import("hono"),
+    () => import("@opentelemetry/api"),
+    () => import("@stockroom/shared/metrics"),
+    () => import("@stockroom/shared"),
+    () => import("./app.ts"),
+  ]);
+  const [
+    { exitOnStartupError, loadServiceConfig },
+    { createProductsApp },
+    { LruProductCache },
+    { migrate },
+    { SqlProductRepository },
+  ] = await Promise.all([
+    import("@stockroom/shared"),
+    import("./app.ts"),
+    import("./infrastructure/lru_product_cache.ts"),
+    import("./infrastructure/migrate.ts"),
+    import("./infrastructure/sql_product_repository.ts"),
+  ]);
   const { config, logger } = loadServiceConfig("products");
 
   let sql: SqlClient;
   try {
+    if (config.databaseUrl) {
+      await importInSteps([
+        () => import("node:net"),
+        () => import("node:tls"),
+        () => import("node:crypto"),
+        () => import("postgres"),
+      ]);
+    }
     sql = config.databaseUrl
-      ? postgresClient(config.databaseUrl)
-      // Loaded only when used: PGlite's WebAssembly costs start-up time a real database need not pay.
+      ? (await import("./infrastructure/postgres_client.ts")).postgresClient(config.databaseUrl)
       : await (await import("./infrastructure/pglite_client.ts")).pgliteClient(".data/products");
     const applied = await migrate(sql);
     logger.info({
@@ -25,25 +53,31 @@ async function main(): Promise<void> {
       migrations_applied: applied,
     }, "database.ready");
   } catch (err) {
-    exitOnStartupError("products", new Error(`Database unavailable: ${(err as Error).message}`));
+    return exitOnStartupError(
+      "products",
+      new Error(`Database unavailable: ${(err as Error).message}`),
+    );
   }
   const repository = new SqlProductRepository(sql);
-  const cache: ProductCache = !config.upstash
-    ? new LruProductCache()
-    : config.cacheL1TtlSeconds > 0
-    ? new TieredProductCache(
-      new LruProductCache(),
-      new UpstashProductCache(config.upstash),
-      config.cacheL1TtlSeconds,
-    )
-    : new UpstashProductCache(config.upstash);
+  let cache: ProductCache = new LruProductCache();
+  if (config.upstash) {
+    await importInSteps([() => import("@upstash/redis")]);
+    const { UpstashProductCache } = await import("./infrastructure/upstash_product_cache.ts");
+    const shared = new UpstashProductCache(config.upstash);
+    cache = config.cacheL1TtlSeconds > 0
+      ? new (await import("./infrastructure/tiered_product_cache.ts")).TieredProductCache(
+        new LruProductCache(),
+        shared,
+        config.cacheL1TtlSeconds,
+      )
+      : shared;
+  }
   logger.info({
     cache: config.cacheTtlSeconds === 0 ? "off" : config.upstash ? "upstash" : "lru",
     cache_ttl_seconds: config.cacheTtlSeconds,
     cache_l1_ttl_seconds: config.upstash ? config.cacheL1TtlSeconds : undefined,
   }, "cache.ready");
 
-  let draining = () => false;
   const app = createProductsApp({
     repository,
     cache,
@@ -51,17 +85,16 @@ async function main(): Promise<void> {
     cacheTimeoutMs: config.upstash ? 250 : 0,
     apiKey: config.apiKey,
     logger,
-    draining: () => draining(),
+    draining,
   });
-  const server = serve({
+  return {
+    fetch: app.fetch,
     port: config.port,
     logger,
-    fetch: app.fetch,
     onClose: async () => {
       await Promise.all([repository.close(), cache.close()]);
     },
-  });
-  draining = server.draining;
+  };
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) boot({ service: "products", start });

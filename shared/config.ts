@@ -1,11 +1,10 @@
 import { z } from "zod";
+import { DEFAULT_PORTS, type ServiceName } from "./boot.ts";
 
 /** The development key, accepted only outside production, with a warning at start-up. */
 export const DEV_API_KEY = "dev-api-key";
 
-export type ServiceName = "products" | "inventory";
-
-const DEFAULT_PORTS: Record<ServiceName, number> = { products: 8001, inventory: 8002 };
+export type { ServiceName };
 
 const optionalUrl = z.url({ protocol: /^(https?|postgres(ql)?|mongodb(\+srv)?)$/ }).optional();
 

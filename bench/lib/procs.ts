@@ -154,11 +154,12 @@ export async function tailLog(proc: Proc, lines = 15): Promise<string> {
   }; log ${proc.logPath})`;
 }
 
-/** Polls `GET /health` until 200; returns ms from `since` (performance.now()) to that answer. */
+/** Polls `GET <path>` until 200; returns ms from `since` (performance.now()) to that answer. */
 export async function waitHealthy(
   proc: Proc,
   since = performance.now(),
   pollMs = 5,
+  path = "/health",
 ): Promise<number> {
   const deadline = since + START_TIMEOUT_MS;
   for (;;) {
@@ -166,13 +167,13 @@ export async function waitHealthy(
       throw new Error(`${proc.name} exited during start-up:\n${await tailLog(proc)}`);
     }
     try {
-      const res = await fetch(`${proc.url}/health`);
+      const res = await fetch(`${proc.url}${path}`);
       await res.body?.cancel();
       if (res.status === 200) return performance.now() - since;
     } catch { /* not listening yet */ }
     if (performance.now() > deadline) {
       throw new Error(
-        `${proc.name} not healthy after ${START_TIMEOUT_MS} ms:\n${await tailLog(proc)}`,
+        `${proc.name}: ${path} not 200 after ${START_TIMEOUT_MS} ms:\n${await tailLog(proc)}`,
       );
     }
     await sleep(pollMs);

@@ -1,10 +1,9 @@
 import type { MiddlewareHandler } from "hono";
 import { requestId as honoRequestId } from "hono/request-id";
 import type { AppEnv } from "../app_env.ts";
+import { MAX_REQUEST_ID_LENGTH, REQUEST_ID_HEADER, requestIdFrom } from "../request_ids.ts";
 
-export const REQUEST_ID_HEADER = "X-Request-ID";
-const MAX_LENGTH = 200;
-const PRINTABLE = /^[\x20-\x7e]+$/;
+export { REQUEST_ID_HEADER };
 
 /**
  * Takes `X-Request-ID` when it is 1–200 printable ASCII characters, otherwise makes a UUID, and
@@ -16,12 +15,7 @@ const PRINTABLE = /^[\x20-\x7e]+$/;
 export function requestId(): MiddlewareHandler<AppEnv> {
   return honoRequestId({
     headerName: REQUEST_ID_HEADER,
-    limitLength: MAX_LENGTH,
-    generator: (c) => {
-      const given = c.req.header(REQUEST_ID_HEADER)?.trim();
-      return given && given.length <= MAX_LENGTH && PRINTABLE.test(given)
-        ? given
-        : crypto.randomUUID();
-    },
+    limitLength: MAX_REQUEST_ID_LENGTH,
+    generator: (c) => requestIdFrom(c.req.header(REQUEST_ID_HEADER)),
   }) as unknown as MiddlewareHandler<AppEnv>;
 }
