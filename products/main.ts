@@ -8,13 +8,16 @@ import type { SqlClient } from "./infrastructure/sql_client.ts";
  * that is not configured is never loaded.
  */
 async function start(draining: () => boolean): Promise<StartedService> {
+  // Small steps first: a probe that arrives just after the port opens waits for a short one.
   await importInSteps([
-    () => import("zod"),
-    () => import("node:fs"),
-    () => import("node:worker_threads"),
-    () => import("pino"),
     () => import("hono"),
     () => import("@opentelemetry/api"),
+    () => import("node:events"),
+    () => import("node:stream"),
+    () => import("node:fs"),
+    () => import("node:worker_threads"),
+    () => import("zod"),
+    () => import("pino"),
     () => import("@stockroom/shared/metrics"),
     () => import("@stockroom/shared"),
     () => import("./app.ts"),
