@@ -308,7 +308,7 @@ for (const backend of backends) {
             "Item 1",
           ]);
           assert.deepEqual(await names("filter[name]=item%203"), ["Item 3"]);
-          assert.deepEqual(await names("filter[min_price]=2&filter[max_price]=3.5"), [
+          assert.deepEqual(await names("filter[min_price]=2&filter[max_price]=3.5&sort=price"), [
             "Item 2",
             "Item 3",
           ]);
