@@ -7,7 +7,7 @@ import {
   MongoTopologyClosedError,
 } from "mongodb";
 import { DependencyUnavailableError, DomainError } from "@stockroom/shared/domain_error";
-import { withTimeout } from "@stockroom/shared/timeout";
+import { DeadlineGroup } from "@stockroom/shared/timeout";
 
 const UNAVAILABLE = [
   MongoNetworkError, // includes MongoNetworkTimeoutError and the pool-cleared error
@@ -34,15 +34,15 @@ export function isUnreachable(err: unknown): boolean {
  * errors pass through unchanged.
  */
 export function guardStore<T extends object>(store: T, timeoutMs = 5000): T {
+  const deadlines = new DeadlineGroup(timeoutMs);
   return new Proxy(store, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
       if (typeof value !== "function" || property === "close") return value;
       return async (...args: unknown[]) => {
         try {
-          return await withTimeout(
+          return await deadlines.run(
             Promise.resolve(value.apply(target, args)),
-            timeoutMs,
             `database ${String(property)}`,
           );
         } catch (err) {

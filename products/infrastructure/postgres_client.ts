@@ -1,6 +1,6 @@
 import postgres from "postgres";
 import { DependencyUnavailableError } from "@stockroom/shared/domain_error";
-import { withTimeout } from "@stockroom/shared/timeout";
+import { DeadlineGroup } from "@stockroom/shared/timeout";
 import type { SqlClient } from "./sql_client.ts";
 
 export interface PostgresClientOptions {
@@ -36,13 +36,13 @@ export function postgresClient(url: string, options: PostgresClientOptions = {})
     ...(options.schema ? { connection: { search_path: options.schema } } : {}),
     // NUMERIC and timestamps are formatted in SQL, so no driver-side type parsing is relied on.
   });
-  const timeoutMs = options.queryTimeoutMs ?? 5000;
+  const deadlines = new DeadlineGroup(options.queryTimeoutMs ?? 5000, "query");
   return {
     async query<T>(text: string, params: unknown[] = []) {
       try {
         // deno-lint-ignore no-explicit-any
         const pending = sql.unsafe(text, params as any[], { prepare: true });
-        return await withTimeout(pending, timeoutMs, "query") as unknown as T[];
+        return await deadlines.run(pending) as unknown as T[];
       } catch (err) {
         throw translate(err);
       }
