@@ -30,7 +30,7 @@ function flushed(writer: LineWriter): Promise<void> {
 
 Deno.test("LineWriter batches lines and writes them in order, partial writes included", async () => {
   const sink = collector(7);
-  const writer = new LineWriter(sink, { minChars: 1000 });
+  const writer = new LineWriter(sink, { minBytes: 1000 });
   const lines = Array.from({ length: 50 }, (_, i) => `{"n":${i},"é":"ü"}\n`);
   for (const line of lines) writer.write(line);
   await flushed(writer);
@@ -39,7 +39,7 @@ Deno.test("LineWriter batches lines and writes them in order, partial writes inc
 
 Deno.test("LineWriter holds small output until flushed, then writes it in one batch", async () => {
   const sink = collector();
-  const writer = new LineWriter(sink, { minChars: 1000 });
+  const writer = new LineWriter(sink, { minBytes: 1000 });
   writer.write("a\n");
   writer.write("b\n");
   await Promise.resolve();
@@ -49,9 +49,9 @@ Deno.test("LineWriter holds small output until flushed, then writes it in one ba
   assert.equal(sink.calls, 1);
 });
 
-Deno.test("LineWriter starts writing by itself once minChars are buffered", async () => {
+Deno.test("LineWriter starts writing by itself once minBytes are buffered", async () => {
   const sink = collector();
-  const writer = new LineWriter(sink, { minChars: 10 });
+  const writer = new LineWriter(sink, { minBytes: 10 });
   writer.write("0123456789\n");
   await new Promise((resolve) => setTimeout(resolve, 0));
   assert.equal(sink.text(), "0123456789\n");
@@ -59,28 +59,54 @@ Deno.test("LineWriter starts writing by itself once minChars are buffered", asyn
 
 Deno.test("LineWriter keeps lines written during a write and sends them after it", async () => {
   const sink = collector(3);
-  const writer = new LineWriter(sink, { minChars: 1 });
+  const writer = new LineWriter(sink, { minBytes: 1 });
   writer.write("first\n");
   writer.write("second\n");
   await flushed(writer);
   assert.equal(sink.text(), "first\nsecond\n");
 });
 
-Deno.test("LineWriter drops lines past maxChars and reports how many", async () => {
+Deno.test("LineWriter drops lines past maxBytes and reports how many", async () => {
   const sink = collector();
-  const writer = new LineWriter(sink, { minChars: 1000, maxChars: 10 });
+  // Room is judged by the worst case (3 bytes a UTF-16 unit): 9 + 27 > 30.
+  const writer = new LineWriter(sink, { minBytes: 1000, maxBytes: 30 });
   assert.equal(writer.write("12345678\n"), true);
-  assert.equal(writer.write("x\n"), false);
-  assert.equal(writer.write("y\n"), false);
+  assert.equal(writer.write("abcdefgh\n"), false);
+  assert.equal(writer.write("ijklmnop\n"), false);
   await flushed(writer);
   const [kept, report] = sink.text().trim().split("\n");
   assert.equal(kept, "12345678");
   assert.deepEqual(JSON.parse(report!), { level: "WARN", message: "log.dropped", lines: 2 });
+  // Once written, there is room again.
+  assert.equal(writer.write("12345678\n"), true);
+});
+
+Deno.test("LineWriter writes a line longer than its chunk on its own, in order", async () => {
+  const sink = collector();
+  const writer = new LineWriter(sink, { minBytes: 1000 });
+  const long = `${"é".repeat(40_000)}\n`;
+  writer.write("before\n");
+  writer.write(long);
+  writer.write("after\n");
+  await flushed(writer);
+  assert.equal(sink.text(), `before\n${long}after\n`);
+});
+
+Deno.test("LineWriter reuses its chunks across many batches without mixing them up", async () => {
+  const sink = collector();
+  const writer = new LineWriter(sink, { minBytes: 4096 });
+  const lines = Array.from(
+    { length: 5000 },
+    (_, i) => `{"n":${i},"pad":"${"x".repeat(i % 97)}"}\n`,
+  );
+  for (const line of lines) writer.write(line);
+  await flushed(writer);
+  assert.equal(sink.text(), lines.join(""));
 });
 
 Deno.test("LineWriter.flushSync writes what is buffered at once", () => {
   const sink = collector(4);
-  const writer = new LineWriter(sink, { minChars: 1000 });
+  const writer = new LineWriter(sink, { minBytes: 1000 });
   writer.write("bye\n");
   writer.write("now\n");
   writer.flushSync();
@@ -91,7 +117,7 @@ Deno.test("LineWriter survives a sink that fails", async () => {
   const writer = new LineWriter({
     write: () => Promise.reject(new Error("EPIPE")),
     writeSync: () => 0,
-  }, { minChars: 1 });
+  }, { minBytes: 1 });
   writer.write("lost\n");
   await flushed(writer);
   writer.write("also lost\n");
@@ -104,7 +130,7 @@ Deno.test("LineWriter.flushSync gives up on a sink that takes nothing or throws"
       throw new Error("EBADF");
     }]
   ) {
-    const writer = new LineWriter({ write: () => Promise.resolve(0), writeSync }, { minChars: 99 });
+    const writer = new LineWriter({ write: () => Promise.resolve(0), writeSync }, { minBytes: 99 });
     writer.write("x\n");
     writer.flushSync();
   }

@@ -14,14 +14,29 @@ export interface LoggerOptions {
  * With `OTEL_DENO=true` Deno registers its tracer with `@opentelemetry/api`, and the span of the
  * request being served is active: its ids go on the line so logs and traces join up.
  */
+const NO_TRACE: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 function traceContext(): Record<string, string> {
-  // A fresh object every time: pino merges the line's fields into what the mixin returns.
   const span = trace.getActiveSpan();
   const context = span?.spanContext();
   return context && isSpanContextValid(context)
     ? { trace_id: context.traceId, span_id: context.spanId }
-    : {};
+    : NO_TRACE;
 }
+
+/**
+ * pino merges the line's fields into the mixin's object; without a span there is nothing to merge
+ * into, so the line's own object is used as it is (no copy, and the shared empty one is never
+ * written to).
+ */
+function mergeTrace(fields: object, trace: object): object {
+  return trace === NO_TRACE ? fields : Object.assign(trace, fields);
+}
+
+/** Upper-case level objects made once: pino asks for one on every line. */
+const LEVEL_FIELDS: Record<string, { level: string }> = Object.fromEntries(
+  ["trace", "debug", "info", "warn", "error", "fatal"].map((l) => [l, { level: l.toUpperCase() }]),
+);
 
 /**
  * pino's `timestamp` option returns the JSON fragment itself. Formatting a Date is a measurable
@@ -68,8 +83,11 @@ export function createLogger(service: string, options: LoggerOptions = {}): Logg
       base: { service },
       messageKey: "message",
       timestamp: isoTimestamp(),
-      formatters: { level: (label) => ({ level: label.toUpperCase() }) },
+      formatters: {
+        level: (label) => LEVEL_FIELDS[label] ?? { level: label.toUpperCase() },
+      },
       mixin: traceContext,
+      mixinMergeStrategy: mergeTrace,
       // Defence in depth: nothing logs these, and if something ever does they stay hidden.
       redact: {
         paths: ["api_key", "apiKey", "headers['x-api-key']", "token", "password"],

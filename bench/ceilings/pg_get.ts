@@ -1,6 +1,6 @@
 /**
  * P2 ceiling: a bare Deno.serve doing the products repository's point select through postgres.js
- * (same SELECT text, prepared, same pool size as the service), serialising the row as a small
+ * (same SELECT text, prepared, same pool settings as the service), serialising the row as a small
  * JSON:API document. No routing framework, middleware, validation or logging.
  *
  * env: PORT, DATABASE_URL.
@@ -17,6 +17,10 @@ const sql = postgres(Deno.env.get("DATABASE_URL")!, {
   max: 10,
   connect_timeout: 5,
   idle_timeout: 60,
+  // As the service: pipelining makes postgres.js slow down under sustained load (see
+  // products/infrastructure/postgres_client.ts), and the ceiling should be the driver at its best.
+  // Read by postgres.js (src/index.js) but missing from its type declarations.
+  ...{ max_pipeline: 1 } as object,
   onnotice: () => {},
 });
 const headers = { "Content-Type": "application/vnd.api+json" };
