@@ -1,7 +1,7 @@
 /**
  * P2 ceiling: a bare Deno.serve doing the products repository's point select through postgres.js
- * (same SELECT text, prepared, same pool settings as the service), serialising the row as a small
- * JSON:API document. No routing framework, middleware, validation or logging.
+ * (same SELECT text, prepared, same pool settings as the service), serialising the row as the same
+ * JSON:API document the service sends. No routing framework, middleware, validation or logging.
  *
  * env: PORT, DATABASE_URL.
  */
@@ -24,6 +24,7 @@ const sql = postgres(Deno.env.get("DATABASE_URL")!, {
   onnotice: () => {},
 });
 const headers = { "Content-Type": "application/vnd.api+json" };
+const JSONAPI = { version: "1.1" };
 
 Deno.serve({ port: Number(Deno.env.get("PORT") ?? 8000), onListen: () => {} }, async (req) => {
   const id = req.url.slice(req.url.lastIndexOf("/") + 1);
@@ -31,10 +32,24 @@ Deno.serve({ port: Number(Deno.env.get("PORT") ?? 8000), onListen: () => {} }, a
   const rows = await sql.unsafe(SELECT, [id], { prepare: true });
   const row = rows[0];
   if (!row) return new Response('{"errors":[{"status":"404"}]}', { status: 404, headers });
-  const { id: _, ...attributes } = row;
+  // The same document the service answers with (same bytes), built the plainest way.
+  const self = `${req.url.slice(0, req.url.indexOf("/", 8))}/products/${id}`;
   return new Response(
     JSON.stringify({
-      data: { type: "products", id, attributes: { ...attributes, price: Number(row.price) } },
+      jsonapi: JSONAPI,
+      data: {
+        type: "products",
+        id,
+        attributes: {
+          name: row.name,
+          description: row.description,
+          price: Number(row.price),
+          created_at: row.created_at,
+          updated_at: row.updated_at,
+        },
+        links: { self },
+      },
+      links: { self },
     }),
     { headers },
   );
