@@ -11,6 +11,7 @@ import { apiKey } from "./middleware/api_key.ts";
 import { jsonApiContentNegotiation } from "./middleware/content_negotiation.ts";
 import { errorHandler, notFoundHandler } from "./middleware/error_handler.ts";
 import { requestId } from "./middleware/request_id.ts";
+import { respond } from "./respond.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -39,8 +40,9 @@ export function createServiceApp(options: ServiceAppOptions): Hono<AppEnv> {
   app.route("/health", healthRoutes(options.health));
   const openapi = JSON.stringify(options.openapi);
   const title = String((options.openapi.info as { title?: string } | undefined)?.title ?? "API");
-  app.get("/openapi.json", (c) => c.body(openapi, 200, { "Content-Type": "application/json" }));
-  app.get("/docs", (c) => c.html(docsPage(title)));
+  app.get("/openapi.json", (c) => respond(c, 200, openapi, "application/json"));
+  const docs = docsPage(title);
+  app.get("/docs", (c) => respond(c, 200, docs, "text/html; charset=UTF-8"));
   app.use(
     apiKey({ key: options.apiKey }),
     jsonApiContentNegotiation(),
@@ -56,8 +58,7 @@ export function createServiceApp(options: ServiceAppOptions): Hono<AppEnv> {
   );
   app.get(
     "/metrics",
-    async (c) =>
-      c.body(await options.metrics.render(), 200, { "Content-Type": options.metrics.contentType }),
+    async (c) => respond(c, 200, await options.metrics.render(), options.metrics.contentType),
   );
   return app;
 }

@@ -7,6 +7,7 @@ import { JSONAPI_MEDIA_TYPE } from "./jsonapi.ts";
 import { Metrics } from "./metrics.ts";
 import { methodNotAllowed } from "./middleware/error_handler.ts";
 import { readResource } from "./request_document.ts";
+import { jsonApiResponse } from "./respond.ts";
 import { memoryLogger } from "./testing.ts";
 
 const KEY = "test-key-0123456789";
@@ -30,16 +31,14 @@ function testApp(options: { dbUp?: boolean } = {}) {
   });
   app.get(
     "/things",
-    (c) => c.body(JSON.stringify({ data: [] }), 200, { "Content-Type": JSONAPI_MEDIA_TYPE }),
+    (c) => jsonApiResponse(c, 200, JSON.stringify({ data: [] })),
   );
   app.post("/things", async (c) => {
     const input = await readResource(c, {
       type: "things",
       attributes: z.strictObject({ n: z.number() }),
     });
-    return c.body(JSON.stringify({ meta: { n: input.attributes.n } }), 201, {
-      "Content-Type": JSONAPI_MEDIA_TYPE,
-    });
+    return jsonApiResponse(c, 201, JSON.stringify({ meta: { n: input.attributes.n } }));
   });
   app.all("/things", methodNotAllowed(["GET", "POST"]));
   app.get("/boom", () => {
@@ -53,6 +52,32 @@ function testApp(options: { dbUp?: boolean } = {}) {
 
 const auth = { "X-API-Key": KEY };
 const jsonapi = { ...auth, "Content-Type": JSONAPI_MEDIA_TYPE };
+
+Deno.test("createServiceApp() echoes X-Request-ID on every kind of response", async () => {
+  const { app } = testApp();
+  const cases: [string, RequestInit][] = [
+    ["/health", {}],
+    ["/health/ready", {}],
+    ["/openapi.json", {}],
+    ["/docs", {}],
+    ["/metrics", { headers: auth }],
+    ["/things", { headers: auth }],
+    ["/things", {}], // 401
+    ["/things", { method: "DELETE", headers: auth }], // 405
+    ["/nowhere", { headers: auth }], // 404
+    ["/boom", { headers: auth }], // 500
+    ["/things", { method: "POST", headers: { ...auth, "Content-Type": "text/plain" } }], // 415
+  ];
+  for (const [path, init] of cases) {
+    const id = `rid-${path}-${init.method ?? "GET"}`;
+    const res = await app.request(path, {
+      ...init,
+      headers: { ...init.headers as Record<string, string>, "X-Request-ID": id },
+    });
+    await res.body?.cancel();
+    assert.equal(res.headers.get("X-Request-ID"), id, `${init.method ?? "GET"} ${path}`);
+  }
+});
 
 Deno.test("createServiceApp() rejects a missing or wrong API key with 401", async () => {
   const { app } = testApp();

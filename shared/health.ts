@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "./app_env.ts";
-import { JSONAPI_MEDIA_TYPE } from "./jsonapi.ts";
+import { jsonApiResponse } from "./respond.ts";
 import { withTimeout } from "./timeout.ts";
 
 /** A dependency probe: resolves when the dependency answers, throws otherwise. */
@@ -34,10 +34,10 @@ export function healthRoutes(options: HealthOptions): Hono<AppEnv> {
   const timeoutMs = options.timeoutMs ?? 2000;
   return new Hono<AppEnv>()
     .get("/", (c) =>
-      c.body(
-        JSON.stringify({ meta: { status: "ok", service: options.service } }),
+      jsonApiResponse(
+        c,
         200,
-        { "Content-Type": JSONAPI_MEDIA_TYPE },
+        JSON.stringify({ meta: { status: "ok", service: options.service } }),
       ))
     .get("/ready", async (c) => {
       const names = Object.keys(options.checks);
@@ -46,7 +46,9 @@ export function healthRoutes(options: HealthOptions): Hono<AppEnv> {
       const draining = options.draining?.() ?? false;
       const ready = !draining &&
         names.every((n, i) => states[i] === "up" || options.optional?.includes(n));
-      return c.body(
+      return jsonApiResponse(
+        c,
+        ready ? 200 : 503,
         JSON.stringify({
           meta: {
             status: draining
@@ -60,8 +62,6 @@ export function healthRoutes(options: HealthOptions): Hono<AppEnv> {
             dependencies,
           },
         }),
-        ready ? 200 : 503,
-        { "Content-Type": JSONAPI_MEDIA_TYPE },
       );
     });
 }

@@ -9,6 +9,7 @@ export * from "./logger.ts";
 export * from "./middleware/error_handler.ts";
 export * from "./query.ts";
 export * from "./request_document.ts";
+export * from "./respond.ts";
 export * from "./timeout.ts";
 export * from "./serve.ts";
 export * from "./http_client.ts";

@@ -1,6 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ApiError, type AppEnv } from "@stockroom/shared";
+import { ApiError, type AppEnv, respond } from "@stockroom/shared";
 import type { IdempotencyStore } from "../domain/ports.ts";
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
@@ -35,9 +34,10 @@ function replay(
   c: Context<AppEnv>,
   response: { status: number; body: string; headers: Record<string, string> },
 ) {
-  const headers = { ...response.headers, "Idempotent-Replayed": "true" };
-  const status = response.status as ContentfulStatusCode;
-  return response.body ? c.body(response.body, status, headers) : c.body(null, status, headers);
+  return respond(c, response.status, response.body || null, null, {
+    ...response.headers,
+    "Idempotent-Replayed": "true",
+  });
 }
 
 /**

@@ -3,11 +3,12 @@ import {
   ApiError,
   type AppEnv,
   collectionDocument,
-  JSONAPI_MEDIA_TYPE,
+  jsonApiResponse,
   methodNotAllowed,
   parseQuery,
   readResource,
   resourceDocument,
+  respond,
 } from "@stockroom/shared";
 import type { InventoryService, RequestContext } from "../application/inventory_service.ts";
 import { InsufficientStockError, UnknownProductError } from "../domain/errors.ts";
@@ -23,8 +24,6 @@ import {
   updateStockAttributes,
 } from "./schemas.ts";
 import { includedProducts, stockResource } from "./serializer.ts";
-
-const JSON_API = { "Content-Type": JSONAPI_MEDIA_TYPE };
 
 export interface InventoryRoutesOptions {
   service: InventoryService;
@@ -83,8 +82,7 @@ export function inventoryRoutes(options: InventoryRoutesOptions): Hono<AppEnv> {
         throw err;
       }
       const resource = stockResource(record, serialize(c.req.url));
-      return c.body(JSON.stringify(resourceDocument(resource)), 201, {
-        ...JSON_API,
+      return jsonApiResponse(c, 201, JSON.stringify(resourceDocument(resource)), {
         Location: resource.links!.self,
       });
     })
@@ -105,14 +103,14 @@ export function inventoryRoutes(options: InventoryRoutesOptions): Hono<AppEnv> {
       );
       const options = serialize(c.req.url, q.fields.inventory);
       const data = page.items.map((r) => stockResource(r, options));
-      return c.body(
+      return jsonApiResponse(
+        c,
+        200,
         JSON.stringify(
           collectionDocument(data, c.req.url, { number, size, total: page.total }, {
             included: include ? includedProducts(page.products ?? []) : undefined,
           }),
         ),
-        200,
-        JSON_API,
       );
     })
     .all("/", methodNotAllowed(["GET", "POST"]))
@@ -125,14 +123,14 @@ export function inventoryRoutes(options: InventoryRoutesOptions): Hono<AppEnv> {
         include,
       );
       const resource = stockResource(record, serialize(c.req.url, q.fields.inventory));
-      return c.body(
+      return jsonApiResponse(
+        c,
+        200,
         JSON.stringify(
           resourceDocument(resource, {
             included: include ? includedProducts([product]) : undefined,
           }),
         ),
-        200,
-        JSON_API,
       );
     })
     .patch("/:product_id", async (c) => {
@@ -158,16 +156,16 @@ export function inventoryRoutes(options: InventoryRoutesOptions): Hono<AppEnv> {
         throw err;
       }
       options.onAdjusted?.(quantity_delta !== undefined ? "delta" : "set");
-      return c.body(
-        JSON.stringify(resourceDocument(stockResource(record, serialize(c.req.url)))),
+      return jsonApiResponse(
+        c,
         200,
-        JSON_API,
+        JSON.stringify(resourceDocument(stockResource(record, serialize(c.req.url)))),
       );
     })
     .delete("/:product_id", async (c) => {
       parseQuery(c, noQuery);
       await service.delete(productId(c.req.param("product_id")), context(c));
-      return c.body(null, 204);
+      return respond(c, 204, null, null);
     })
     .all("/:product_id", methodNotAllowed(["GET", "PATCH", "DELETE"]));
 }

@@ -3,11 +3,12 @@ import {
   ApiError,
   type AppEnv,
   collectionDocument,
-  JSONAPI_MEDIA_TYPE,
+  jsonApiResponse,
   methodNotAllowed,
   parseQuery,
   readResource,
   resourceDocument,
+  respond,
 } from "@stockroom/shared";
 import type { ProductService } from "../application/product_service.ts";
 import { isUuid, type ProductSortField } from "../domain/product.ts";
@@ -19,8 +20,6 @@ import {
   updateProductAttributes,
 } from "./schemas.ts";
 import { productDocumentJson, productResource } from "./serializer.ts";
-
-const JSON_API = { "Content-Type": JSONAPI_MEDIA_TYPE };
 
 /**
  * `scheme://host[:port]` of a request URL. Request URLs are already parsed and serialized by the
@@ -67,8 +66,7 @@ export function productRoutes(
         c.get("logger"),
       );
       const resource = productResource(product, origin(c.req.url));
-      return c.body(JSON.stringify(resourceDocument(resource)), 201, {
-        ...JSON_API,
+      return jsonApiResponse(c, 201, JSON.stringify(resourceDocument(resource)), {
         Location: resource.links!.self,
       });
     })
@@ -85,10 +83,10 @@ export function productRoutes(
       });
       const base = origin(c.req.url);
       const data = page.items.map((p) => productResource(p, base, q.fields.products));
-      return c.body(
-        JSON.stringify(collectionDocument(data, c.req.url, { number, size, total: page.total })),
+      return jsonApiResponse(
+        c,
         200,
-        JSON_API,
+        JSON.stringify(collectionDocument(data, c.req.url, { number, size, total: page.total })),
       );
     })
     .all("/", methodNotAllowed(["GET", "POST"]))
@@ -100,10 +98,7 @@ export function productRoutes(
       const json = q.fields.products
         ? JSON.stringify(resourceDocument(productResource(product, base, q.fields.products)))
         : productDocumentJson(product, base);
-      return c.body(json, 200, {
-        ...JSON_API,
-        "X-Cache": cache,
-      });
+      return jsonApiResponse(c, 200, json, { "X-Cache": cache });
     })
     .patch("/:id", async (c) => {
       parseQuery(c, noQuery);
@@ -114,16 +109,16 @@ export function productRoutes(
         attributes: updateProductAttributes,
       });
       const product = await service.update(productId(id), input.attributes, c.get("logger"));
-      return c.body(
-        JSON.stringify(resourceDocument(productResource(product, origin(c.req.url)))),
+      return jsonApiResponse(
+        c,
         200,
-        JSON_API,
+        JSON.stringify(resourceDocument(productResource(product, origin(c.req.url)))),
       );
     })
     .delete("/:id", async (c) => {
       parseQuery(c, noQuery);
       await service.delete(productId(c.req.param("id")), c.get("logger"));
-      return c.body(null, 204);
+      return respond(c, 204, null, null);
     })
     .all("/:id", methodNotAllowed(["GET", "PATCH", "DELETE"]));
 }

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
-import type { Logger } from "../logger.ts";
+import { LazyRequestLogger, type Logger } from "../logger.ts";
 
 export interface AccessLogOptions {
   /** Told of every completed request with its duration (the metrics hook: one clock for both). */
@@ -18,19 +18,21 @@ export function accessLog(
   const onComplete = options.onComplete;
   return async function accessLog(c, next) {
     const started = performance.now();
-    const requestLogger = logger.child({ request_id: c.get("requestId") });
-    c.set("logger", requestLogger);
+    const requestId = c.get("requestId");
+    c.set("logger", new LazyRequestLogger(logger, requestId));
     await next();
     const durationMs = performance.now() - started;
     onComplete?.(c, durationMs);
     const status = c.res.status;
+    // request_id first, as a child logger would place it.
     const fields = {
+      request_id: requestId,
       method: c.req.method,
       path: c.req.path,
       status,
       duration_ms: Math.round(durationMs * 100) / 100,
     };
-    if (status >= 500) requestLogger.error(fields, "request completed");
-    else requestLogger.info(fields, "request completed");
+    if (status >= 500) logger.error(fields, "request completed");
+    else logger.info(fields, "request completed");
   };
 }

@@ -3,7 +3,8 @@ import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../app_env.ts";
 import type { DomainError, DomainErrorKind } from "../domain_error.ts";
 import { ApiError } from "../errors.ts";
-import { errorDocument, JSONAPI_MEDIA_TYPE } from "../jsonapi.ts";
+import { errorDocument } from "../jsonapi.ts";
+import { jsonApiResponse } from "../respond.ts";
 
 const KIND_STATUS: Record<DomainErrorKind, number> = {
   not_found: 404,
@@ -18,11 +19,12 @@ function isDomainError(err: unknown): err is DomainError {
 }
 
 function render(c: Context<AppEnv>, error: ApiError): Response {
-  const res = c.body(JSON.stringify(errorDocument(error.toErrorObjects())), error.status as 400, {
-    "Content-Type": JSONAPI_MEDIA_TYPE,
-    ...error.headers,
-  });
-  return res;
+  return jsonApiResponse(
+    c,
+    error.status,
+    JSON.stringify(errorDocument(error.toErrorObjects())),
+    error.headers,
+  );
 }
 
 /** Turns any error into a JSON:API error document; unexpected ones become a generic 500. */

@@ -6,15 +6,15 @@ import { MAX_REQUEST_ID_LENGTH, REQUEST_ID_HEADER, requestIdFrom } from "../requ
 export { REQUEST_ID_HEADER };
 
 /**
- * Takes `X-Request-ID` when it is 1–200 printable ASCII characters, otherwise makes a UUID, and
- * echoes it on the response. Hono's built-in does the bookkeeping: it accepts ids of word
- * characters, `-` and `=` itself and asks our generator about any other, which widens the rule to
- * printable ASCII (so `trace.1:2` is kept). The echo is a prepared header, so every response
- * built through the context carries it, error documents from onError included.
+ * Takes `X-Request-ID` when it is 1–200 printable ASCII characters, otherwise makes a UUID (so
+ * `trace.1:2` is kept, which Hono's own rule would replace). Hono's built-in does the bookkeeping;
+ * every response echoes the id through respond().
  */
 export function requestId(): MiddlewareHandler<AppEnv> {
   return honoRequestId({
-    headerName: REQUEST_ID_HEADER,
+    // Empty: Hono neither reads nor sets the header itself; the generator reads it, and respond()
+    // (shared/respond.ts) echoes it on every response.
+    headerName: "",
     limitLength: MAX_REQUEST_ID_LENGTH,
     generator: (c) => requestIdFrom(c.req.header(REQUEST_ID_HEADER)),
   }) as unknown as MiddlewareHandler<AppEnv>;
