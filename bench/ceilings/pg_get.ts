@@ -1,7 +1,7 @@
 /**
  * P2 ceiling: a bare Deno.serve doing the products repository's point select through postgres.js
- * (same SELECT text, prepared, same pool settings as the service), serialising the row as the same
- * JSON:API document the service sends. No routing framework, middleware, validation or logging.
+ * (same SELECT text, prepared, same pool settings as the service), answering with the same document
+ * and headers the service sends. No routing framework, middleware, validation or logging.
  *
  * env: PORT, DATABASE_URL.
  */
@@ -24,6 +24,13 @@ const sql = postgres(Deno.env.get("DATABASE_URL")!, {
   onnotice: () => {},
 });
 const headers = { "Content-Type": "application/vnd.api+json" };
+// The service's answer carries these too; the P1 ceiling sends them as captured, and so does this
+// one (constant values: no generation, as the ceiling does no request-id work).
+const answerHeaders = {
+  ...headers,
+  "X-Cache": "MISS",
+  "X-Request-ID": "00000000-0000-4000-8000-000000000000",
+};
 const JSONAPI = { version: "1.1" };
 
 Deno.serve({ port: Number(Deno.env.get("PORT") ?? 8000), onListen: () => {} }, async (req) => {
@@ -51,6 +58,6 @@ Deno.serve({ port: Number(Deno.env.get("PORT") ?? 8000), onListen: () => {} }, a
       },
       links: { self },
     }),
-    { headers },
+    { headers: answerHeaders },
   );
 });
