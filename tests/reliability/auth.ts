@@ -184,7 +184,10 @@ Deno.test({
       const inventoryAfter = await listAll(I, "/inventory");
       const rejected = results.filter((x) => !x.accepted);
       const accepted = results.filter((x) => x.accepted);
-      const logLines = assertNoSecretsInLogs([products, inventory], [API_KEY, ...NEAR_MISSES]);
+      const logLines = await assertNoSecretsInLogs([products, inventory], [
+        API_KEY,
+        ...NEAR_MISSES,
+      ]);
       figures("5 auth", {
         requests: results.length,
         routes: routes.length,

@@ -142,9 +142,17 @@ Deno.test({
         const replayed = results.filter((r) => r.headers.get("idempotent-replayed") === "true");
         const variants = countBy(results, (r) => `${r.status} ${r.text}`);
         const statuses = countBy(results, (r) => r.status);
-        const adjusted = [inventoryA!, inventoryB!].flatMap((s) =>
-          s.logs().filter((l) => l.message === "inventory.adjusted" && l.product_id === id)
-        );
+        // Log lines are written in batches (at least every 100 ms): wait for the first event, then
+        // long enough for any second one to have been written too, before counting.
+        const adjustedLines = () =>
+          [inventoryA!, inventoryB!].flatMap((s) =>
+            s.logs().filter((l) => l.message === "inventory.adjusted" && l.product_id === id)
+          );
+        for (let waited = 0; adjustedLines().length === 0 && waited < 5_000; waited += 25) {
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const adjusted = adjustedLines();
         figures("2 idempotency", {
           requests: results.length,
           statuses,
@@ -168,7 +176,7 @@ Deno.test({
         assert.equal(adjusted.length, 1, "one inventory.adjusted event");
       });
 
-      const lines = assertNoSecretsInLogs([products, inventoryA, inventoryB], [API_KEY]);
+      const lines = await assertNoSecretsInLogs([products, inventoryA, inventoryB], [API_KEY]);
       assert.ok(lines > 0);
     } finally {
       try {

@@ -747,7 +747,7 @@ Deno.test({
         },
       });
 
-      assertNoSecretsInLogs([products, inventory], [API_KEY]);
+      await assertNoSecretsInLogs([products, inventory], [API_KEY]);
     } finally {
       for (const p of [pgProxy, cacheProxy, mongoProxy, productsProxy]) p?.setMode("pass");
       try {

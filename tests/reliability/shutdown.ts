@@ -126,7 +126,7 @@ Deno.test({
           creates_stored: stored.length,
           exit: run.exitError ? run.exitError.message : "0",
         });
-        assertNoSecretsInLogs([products], [API_KEY]);
+        await assertNoSecretsInLogs([products], [API_KEY]);
         assert.equal(run.exitError, null, String(run.exitError));
         assert.ok(run.inFlight.length >= WORKERS / 2, "requests were in flight at the signal");
         assert.deepEqual(failedBefore.slice(0, 3).map(show), [], "no in-flight request failed");
@@ -174,7 +174,7 @@ Deno.test({
           quantity_stored: total,
           exit: run.exitError ? run.exitError.message : "0",
         });
-        assertNoSecretsInLogs([inventory], [API_KEY]);
+        await assertNoSecretsInLogs([inventory], [API_KEY]);
         assert.equal(run.exitError, null, String(run.exitError));
         assert.ok(run.inFlight.length >= WORKERS / 2, "requests were in flight at the signal");
         assert.deepEqual(failedBefore.slice(0, 3).map(show), [], "no in-flight request failed");

@@ -171,11 +171,15 @@ export async function stopAll(services: (RunningService | undefined)[]): Promise
   if (failed) throw failed.reason;
 }
 
-/** No log line of any process contains any of the secrets. */
-export function assertNoSecretsInLogs(
+/**
+ * No log line of any process contains any of the secrets. Lines are written in batches at least
+ * every 100 ms, so it first waits long enough for the last requests' lines to be out.
+ */
+export async function assertNoSecretsInLogs(
   services: (RunningService | undefined)[],
   secrets: string[],
-): number {
+): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 500));
   let lines = 0;
   for (const service of services) {
     if (!service) continue;
