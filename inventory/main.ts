@@ -1,5 +1,5 @@
 import type { MongoClient } from "mongodb";
-import { boot, importInSteps, type StartedService } from "@stockroom/shared/boot";
+import { boot, importInSteps, sharedStackSteps, type StartedService } from "@stockroom/shared/boot";
 import type { IdempotencyStore, StockRepository } from "./domain/ports.ts";
 
 interface Stores {
@@ -72,20 +72,7 @@ async function openKv(): Promise<Stores> {
  * that is not configured is never loaded.
  */
 async function start(draining: () => boolean): Promise<StartedService> {
-  // Small steps first: a probe that arrives just after the port opens waits for a short one.
-  await importInSteps([
-    () => import("hono"),
-    () => import("@opentelemetry/api"),
-    () => import("node:events"),
-    () => import("node:stream"),
-    () => import("node:fs"),
-    () => import("node:worker_threads"),
-    () => import("zod"),
-    () => import("pino"),
-    () => import("@stockroom/shared/metrics"),
-    () => import("@stockroom/shared"),
-    () => import("./app.ts"),
-  ]);
+  await importInSteps([...sharedStackSteps, () => import("./app.ts")]);
   const [
     { exitOnStartupError, loadServiceConfig, Metrics },
     { createInventoryApp },

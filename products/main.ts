@@ -1,4 +1,4 @@
-import { boot, importInSteps, type StartedService } from "@stockroom/shared/boot";
+import { boot, importInSteps, sharedStackSteps, type StartedService } from "@stockroom/shared/boot";
 import type { ProductCache } from "./domain/ports.ts";
 import type { SqlClient } from "./infrastructure/sql_client.ts";
 
@@ -8,20 +8,7 @@ import type { SqlClient } from "./infrastructure/sql_client.ts";
  * that is not configured is never loaded.
  */
 async function start(draining: () => boolean): Promise<StartedService> {
-  // Small steps first: a probe that arrives just after the port opens waits for a short one.
-  await importInSteps([
-    () => import("hono"),
-    () => import("@opentelemetry/api"),
-    () => import("node:events"),
-    () => import("node:stream"),
-    () => import("node:fs"),
-    () => import("node:worker_threads"),
-    () => import("zod"),
-    () => import("pino"),
-    () => import("@stockroom/shared/metrics"),
-    () => import("@stockroom/shared"),
-    () => import("./app.ts"),
-  ]);
+  await importInSteps([...sharedStackSteps, () => import("./app.ts")]);
   const [
     { exitOnStartupError, loadServiceConfig },
     { createProductsApp },

@@ -13,8 +13,9 @@
  * After start-up it serves until SIGINT/SIGTERM, then stops accepting, lets in-flight requests
  * finish (bounded), closes the adapters and exits 0.
  */
-import { JSONAPI_MEDIA_TYPE } from "./jsonapi.ts";
+import { JSONAPI_MEDIA_TYPE, livenessDocument } from "./jsonapi.ts";
 import { REQUEST_ID_HEADER, requestIdFrom } from "./request_ids.ts";
+import { responseWith } from "./respond.ts";
 
 export type ServiceName = "products" | "inventory";
 
@@ -78,15 +79,6 @@ interface EarlyRequest {
   duration_ms: number;
 }
 
-const encoder = new TextEncoder();
-
-function jsonApi(status: number, document: unknown, requestId: string): Response {
-  return new Response(encoder.encode(JSON.stringify(document)), {
-    status,
-    headers: { "Content-Type": JSONAPI_MEDIA_TYPE, [REQUEST_ID_HEADER]: requestId },
-  });
-}
-
 /** Lets the event loop run, so a request that has arrived is answered, before going on. */
 export function breather(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
@@ -104,6 +96,23 @@ export async function importInSteps(steps: readonly (() => Promise<unknown>)[]):
   }
 }
 
+/**
+ * What both services load before their own modules, smallest steps first: a probe that arrives
+ * just after the port opens waits for a short one. A later import finds these already loaded.
+ */
+export const sharedStackSteps: readonly (() => Promise<unknown>)[] = [
+  () => import("hono"),
+  () => import("@opentelemetry/api"),
+  () => import("node:events"),
+  () => import("node:stream"),
+  () => import("node:fs"),
+  () => import("node:worker_threads"),
+  () => import("zod"),
+  () => import("pino"),
+  () => import("./metrics.ts"),
+  () => import("./mod.ts"),
+];
+
 /** Listens now, starts the service behind it, and handles shutdown signals. */
 export function boot(options: BootOptions): BootedServer {
   const env = options.env ?? Deno.env.toObject();
@@ -117,12 +126,18 @@ export function boot(options: BootOptions): BootedServer {
     const requestId = requestIdFrom(request.headers.get(REQUEST_ID_HEADER));
     let response: Response;
     if (request.method === "GET" && path === "/health") {
-      response = jsonApi(200, { meta: { status: "ok", service: options.service } }, requestId);
-    } else if (request.method === "GET" && path === "/health/ready") {
-      response = jsonApi(
-        503,
-        { meta: { status: "starting", service: options.service } },
+      response = responseWith(
         requestId,
+        200,
+        JSON.stringify(livenessDocument(options.service)),
+        JSONAPI_MEDIA_TYPE,
+      );
+    } else if (request.method === "GET" && path === "/health/ready") {
+      response = responseWith(
+        requestId,
+        503,
+        JSON.stringify({ meta: { status: "starting", service: options.service } }),
+        JSONAPI_MEDIA_TYPE,
       );
     } else {
       return (await ready).fetch(request);

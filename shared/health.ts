@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "./app_env.ts";
+import { livenessDocument } from "./jsonapi.ts";
 import { jsonApiResponse } from "./respond.ts";
 import { withTimeout } from "./timeout.ts";
 
@@ -37,7 +38,7 @@ export function healthRoutes(options: HealthOptions): Hono<AppEnv> {
       jsonApiResponse(
         c,
         200,
-        JSON.stringify({ meta: { status: "ok", service: options.service } }),
+        JSON.stringify(livenessDocument(options.service)),
       ))
     .get("/ready", async (c) => {
       const names = Object.keys(options.checks);

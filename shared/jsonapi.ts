@@ -96,3 +96,8 @@ export function resourceDocument(
 export function errorDocument(errors: ErrorObject[]): Record<string, unknown> {
   return { jsonapi: { version: "1.1" }, errors };
 }
+
+/** `GET /health`'s answer, from the boot shell while starting and from the service after. */
+export function livenessDocument(service: string): { meta: { status: "ok"; service: string } } {
+  return { meta: { status: "ok", service } };
+}

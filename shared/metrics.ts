@@ -64,12 +64,13 @@ export class RequestMetrics {
     } as unknown as Prom.Metric);
   }
 
-  /** The series for these labels, made on first use; `key` must identify the label set. */
-  series(key: string, labels: () => Record<string, string>): RequestSeries {
+  /** The series for these labels, made on first use. */
+  series(method: string, route: string, status: number): RequestSeries {
+    const key = `${method} ${route} ${status}`;
     let series = this.#series.get(key);
     if (!series) {
       series = {
-        labels: labels(),
+        labels: { method, route, status: String(status) },
         count: 0,
         sum: 0,
         buckets: new Float64Array(DURATION_BUCKETS.length + 1),
@@ -150,11 +151,7 @@ export function requestRecorder(
     const template = routePath(c);
     const route = template === "" || template.endsWith("*") ? "unmatched" : template;
     const method = STANDARD_METHODS.has(c.req.method) ? c.req.method : "OTHER";
-    const status = c.res.status;
-    const series = metrics.requests.series(
-      `${method} ${route} ${status}`,
-      () => ({ method, route, status: String(status) }),
-    );
+    const series = metrics.requests.series(method, route, c.res.status);
     RequestMetrics.record(series, durationMs / 1000);
   };
 }

@@ -1,6 +1,6 @@
 /** The request-id rule, free of any framework so the boot shell can use it too. */
 export const REQUEST_ID_HEADER = "X-Request-ID";
-export const MAX_REQUEST_ID_LENGTH = 200;
+const MAX_REQUEST_ID_LENGTH = 200;
 const PRINTABLE = /^[\x20-\x7e]+$/;
 
 /** The client's id when it is 1–200 printable ASCII characters (trimmed), otherwise a new UUID. */

@@ -16,7 +16,18 @@ export function respond(
   contentType: string | null,
   extra?: Record<string, string>,
 ): Response {
-  const headers: Record<string, string> = { [REQUEST_ID_HEADER]: c.get("requestId") };
+  return responseWith(c.get("requestId"), status, body, contentType, extra);
+}
+
+/** `respond` for code with a request id but no Hono context (the boot shell). */
+export function responseWith(
+  requestId: string,
+  status: number,
+  body: string | null,
+  contentType: string | null,
+  extra?: Record<string, string>,
+): Response {
+  const headers: Record<string, string> = { [REQUEST_ID_HEADER]: requestId };
   if (contentType) headers["Content-Type"] = contentType;
   if (extra) Object.assign(headers, extra);
   return new Response(body, { status, headers });

@@ -1,9 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { requestId as honoRequestId } from "hono/request-id";
 import type { AppEnv } from "../app_env.ts";
-import { MAX_REQUEST_ID_LENGTH, REQUEST_ID_HEADER, requestIdFrom } from "../request_ids.ts";
-
-export { REQUEST_ID_HEADER };
+import { REQUEST_ID_HEADER, requestIdFrom } from "../request_ids.ts";
 
 /**
  * Takes `X-Request-ID` when it is 1–200 printable ASCII characters, otherwise makes a UUID (so
@@ -15,7 +13,6 @@ export function requestId(): MiddlewareHandler<AppEnv> {
     // Empty: Hono neither reads nor sets the header itself; the generator reads it, and respond()
     // (shared/respond.ts) echoes it on every response.
     headerName: "",
-    limitLength: MAX_REQUEST_ID_LENGTH,
     generator: (c) => requestIdFrom(c.req.header(REQUEST_ID_HEADER)),
   }) as unknown as MiddlewareHandler<AppEnv>;
 }

@@ -21,6 +21,7 @@ import {
   startService,
   stopAll,
 } from "./support.ts";
+import { type LogLine, waitForLog } from "../e2e/services.ts";
 
 /**
  * Cases 1 and 2: two inventory processes sharing one MongoDB database, one products process on
@@ -142,17 +143,13 @@ Deno.test({
         const replayed = results.filter((r) => r.headers.get("idempotent-replayed") === "true");
         const variants = countBy(results, (r) => `${r.status} ${r.text}`);
         const statuses = countBy(results, (r) => r.status);
-        // Log lines are written in batches (at least every 100 ms): wait for the first event, then
-        // long enough for any second one to have been written too, before counting.
-        const adjustedLines = () =>
-          [inventoryA!, inventoryB!].flatMap((s) =>
-            s.logs().filter((l) => l.message === "inventory.adjusted" && l.product_id === id)
-          );
-        for (let waited = 0; adjustedLines().length === 0 && waited < 5_000; waited += 25) {
-          await new Promise((resolve) => setTimeout(resolve, 25));
-        }
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        const adjusted = adjustedLines();
+        // Log lines are written in batches (at least every 100 ms): wait for the first event on
+        // either instance, then long enough for any second one to be out too, before counting.
+        const isAdjusted = (l: LogLine) =>
+          l.message === "inventory.adjusted" && l.product_id === id;
+        await Promise.any([inventoryA!, inventoryB!].map((s) => waitForLog(s, isAdjusted)));
+        await sleep(500);
+        const adjusted = [inventoryA!, inventoryB!].flatMap((s) => s.logs().filter(isAdjusted));
         figures("2 idempotency", {
           requests: results.length,
           statuses,

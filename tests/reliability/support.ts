@@ -179,7 +179,7 @@ export async function assertNoSecretsInLogs(
   services: (RunningService | undefined)[],
   secrets: string[],
 ): Promise<number> {
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await sleep(500);
   let lines = 0;
   for (const service of services) {
     if (!service) continue;
