@@ -1,5 +1,8 @@
 import type { Hono } from "hono";
-import { type AppEnv, createServiceApp, type Logger, Metrics } from "@stockroom/shared";
+import { type Clock, systemClock } from "@stockroom/kernel";
+import { type AppEnv, createServiceApp } from "@stockroom/http";
+import type { Logger } from "@stockroom/runtime/logger";
+import { Metrics } from "@stockroom/runtime/metrics";
 import { InventoryService } from "./application/inventory_service.ts";
 import type { IdempotencyStore, ProductCatalog, StockRepository } from "./domain/ports.ts";
 import { inventoryOpenApi } from "./api/openapi.ts";
@@ -12,6 +15,7 @@ export interface InventoryAppOptions {
   productsServiceUrl: string;
   apiKey: string;
   logger: Logger;
+  clock?: Clock;
   draining?: () => boolean;
   metrics?: Metrics;
 }
@@ -31,6 +35,7 @@ export function createInventoryApp(options: InventoryAppOptions): Hono<AppEnv> {
   const service = new InventoryService({
     repository: options.repository,
     catalog: options.catalog,
+    clock: options.clock ?? systemClock,
   });
   const app = createServiceApp({
     logger: options.logger,

@@ -1,18 +1,29 @@
 import type { Hono } from "hono";
-import { type AppEnv, createServiceApp, type Logger, Metrics } from "@stockroom/shared";
+import { type Clock, systemClock } from "@stockroom/kernel";
+import { type AppEnv, createServiceApp } from "@stockroom/http";
+import type { Logger } from "@stockroom/runtime/logger";
+import { Metrics } from "@stockroom/runtime/metrics";
 import { ProductService } from "./application/product_service.ts";
 import type { ProductCache, ProductRepository } from "./domain/ports.ts";
 import { productsOpenApi } from "./api/openapi.ts";
 import { productRoutes } from "./api/routes.ts";
+import { CachedProductRepository } from "./infrastructure/cached_product_repository.ts";
+
+/**
+ * How long an invalidation blocks refills of the cache: twice the database's statement budget
+ * (5 s), so no read that saw the old row can outlive it and put it back.
+ */
+export const INVALIDATION_GRACE_SECONDS = 10;
 
 export interface ProductsAppOptions {
-  repository: ProductRepository;
+  /** The database adapter. */
+  store: ProductRepository;
   cache: ProductCache;
+  /** 0 turns the cache off. */
   cacheTtlSeconds: number;
-  /** Bound on each cache call before falling back to the database; 0 for an in-process cache. */
-  cacheTimeoutMs?: number;
   apiKey: string;
   logger: Logger;
+  clock?: Clock;
   draining?: () => boolean;
   metrics?: Metrics;
 }
@@ -20,6 +31,7 @@ export interface ProductsAppOptions {
 /** The products HTTP application over the given adapters; `main.ts` decides which ones. */
 export function createProductsApp(options: ProductsAppOptions): Hono<AppEnv> {
   const metrics = options.metrics ?? new Metrics("products");
+  const clock = options.clock ?? systemClock;
   const cacheLookups = metrics.counter(
     "product_cache_lookups_total",
     "Product reads by cache result (miss includes reads with the cache off)",
@@ -30,13 +42,14 @@ export function createProductsApp(options: ProductsAppOptions): Hono<AppEnv> {
     "Cache calls that failed or timed out and fell back to the database",
     ["operation"],
   );
-  const service = new ProductService({
-    repository: options.repository,
-    cache: options.cache,
-    cacheTtlSeconds: options.cacheTtlSeconds,
-    cacheTimeoutMs: options.cacheTimeoutMs,
-    onCacheError: (operation) => cacheErrors.inc({ operation }),
+  const repository = new CachedProductRepository(options.store, options.cache, {
+    ttlSeconds: options.cacheTtlSeconds,
+    graceSeconds: INVALIDATION_GRACE_SECONDS,
+    clock,
+    log: options.logger,
+    onError: (operation) => cacheErrors.inc({ operation }),
   });
+  const service = new ProductService({ repository, clock, newId: () => crypto.randomUUID() });
   const app = createServiceApp({
     logger: options.logger,
     apiKey: options.apiKey,
@@ -45,7 +58,7 @@ export function createProductsApp(options: ProductsAppOptions): Hono<AppEnv> {
     health: {
       service: "products",
       checks: {
-        database: () => options.repository.ping(),
+        database: () => options.store.ping(),
         ...(options.cacheTtlSeconds > 0 ? { cache: () => options.cache.ping() } : {}),
       },
       optional: ["cache"],
@@ -54,7 +67,9 @@ export function createProductsApp(options: ProductsAppOptions): Hono<AppEnv> {
   });
   app.route(
     "/products",
-    productRoutes(service, { onCacheResult: (r) => cacheLookups.inc({ result: r.toLowerCase() }) }),
+    productRoutes(service, {
+      onCacheResult: (hit) => cacheLookups.inc({ result: hit ? "hit" : "miss" }),
+    }),
   );
   return app;
 }

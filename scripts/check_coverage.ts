@@ -1,6 +1,6 @@
 /**
  * Reads an lcov report and fails when line coverage of any named directory is under the bar.
- * Usage: deno run -A scripts/check_coverage.ts coverage.lcov 80 shared products inventory
+ * Usage: deno run -A scripts/check_coverage.ts coverage.lcov 80 kernel runtime http products inventory
  */
 const [file, minimum, ...dirs] = Deno.args;
 if (!file || !minimum || dirs.length === 0) {

@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { ApiError, type AppEnv, respond } from "@stockroom/shared";
+import { ApiError, type AppEnv, respond } from "@stockroom/http";
 import type { IdempotencyStore } from "../domain/ports.ts";
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";

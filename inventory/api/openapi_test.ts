@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { memoryLogger } from "@stockroom/shared/testing";
+import { memoryLogger } from "../../tests/support/memory_logger.ts";
 import { assertValidOpenApi, documentedRoutes, servedRoutes } from "../../tests/support/openapi.ts";
 import { createInventoryApp } from "../app.ts";
 import type { IdempotencyStore, ProductCatalog, StockRepository } from "../domain/ports.ts";

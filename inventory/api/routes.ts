@@ -9,7 +9,7 @@ import {
   readResource,
   resourceDocument,
   respond,
-} from "@stockroom/shared";
+} from "@stockroom/http";
 import type { InventoryService, RequestContext } from "../application/inventory_service.ts";
 import { InsufficientStockError, UnknownProductError } from "../domain/errors.ts";
 import type { IdempotencyStore } from "../domain/ports.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { MongoClient } from "mongodb";
-import { JSONAPI_MEDIA_TYPE } from "@stockroom/shared";
-import { memoryLogger } from "@stockroom/shared/testing";
+import { JSONAPI_MEDIA_TYPE } from "@stockroom/http";
+import { memoryLogger } from "../../tests/support/memory_logger.ts";
 import { jsonApiBody } from "../../tests/support/jsonapi.ts";
 import { createInventoryApp } from "../app.ts";
 import type { IdempotencyStore, StockRepository } from "../domain/ports.ts";

@@ -1,9 +1,9 @@
 import { z } from "zod";
-import { integerParam, type QuerySpec } from "@stockroom/shared";
+import { integerParam, type QuerySpec } from "@stockroom/http";
 import { MAX_QUANTITY } from "../domain/stock.ts";
 
-import { UUID_PATTERN } from "@stockroom/shared/ids";
-export { isUuid } from "@stockroom/shared/ids";
+import { UUID_PATTERN } from "@stockroom/kernel";
+export { isUuid } from "@stockroom/kernel";
 
 function integer(min: number, max: number) {
   return z.number({

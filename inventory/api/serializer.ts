@@ -1,4 +1,4 @@
-import { type ResourceObject, sparse } from "@stockroom/shared";
+import { type ResourceObject, sparse } from "@stockroom/http";
 import type { CatalogProduct } from "../domain/ports.ts";
 import type { StockRecord } from "../domain/stock.ts";
 

@@ -1,21 +1,17 @@
+import type { Clock, EventLog } from "@stockroom/kernel";
+import type { AdjustResult } from "../domain/adjustment.ts";
 import {
   InsufficientStockError,
   StockNotFoundError,
   UnknownProductError,
 } from "../domain/errors.ts";
-import type { EventLog } from "../domain/log.ts";
-import type {
-  AdjustResult,
-  CatalogProduct,
-  ProductCatalog,
-  StockRepository,
-} from "../domain/ports.ts";
+import type { CatalogProduct, ProductCatalog, StockRepository } from "../domain/ports.ts";
 import type { StockListQuery, StockPage, StockRecord } from "../domain/stock.ts";
 
 export interface InventoryServiceDeps {
   repository: StockRepository;
   catalog: ProductCatalog;
-  now?: () => Date;
+  clock: Clock;
 }
 
 /** What the caller knows about the request: its id travels to the products service. */
@@ -35,19 +31,19 @@ export interface StockWithProduct {
 export class InventoryService {
   readonly #repo: StockRepository;
   readonly #catalog: ProductCatalog;
-  readonly #now: () => Date;
+  readonly #clock: Clock;
 
   constructor(deps: InventoryServiceDeps) {
     this.#repo = deps.repository;
     this.#catalog = deps.catalog;
-    this.#now = deps.now ?? (() => new Date());
+    this.#clock = deps.clock;
   }
 
   /** Writes nothing unless the products service confirms the product exists. */
   async create(productId: string, quantity: number, ctx: RequestContext): Promise<StockRecord> {
     const product = await this.#catalog.find(productId, ctx.requestId);
     if (!product) throw new UnknownProductError(productId);
-    const record = await this.#repo.create({ productId, quantity, lastUpdated: this.#now() });
+    const record = await this.#repo.create({ productId, quantity, lastUpdated: this.#clock.now() });
     ctx.log.info(
       { product_id: productId, delta: quantity, before: 0, after: quantity },
       "inventory.created",
@@ -87,7 +83,7 @@ export class InventoryService {
     ctx: RequestContext,
     opKey?: string,
   ): Promise<StockRecord> {
-    const at = this.#now();
+    const at = this.#clock.now();
     const result: AdjustResult = "delta" in change
       ? await this.#repo.adjust(productId, change.delta, at, opKey)
       : await this.#repo.set(productId, change.quantity, at, opKey);

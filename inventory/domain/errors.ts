@@ -1,4 +1,4 @@
-import { DomainError } from "@stockroom/shared/domain_error";
+import { DomainError } from "@stockroom/kernel";
 import { MAX_QUANTITY } from "./stock.ts";
 
 export class StockNotFoundError extends DomainError {

@@ -1,11 +1,8 @@
+import type { AdjustResult } from "./adjustment.ts";
+import type { IdempotencyClaim, IdempotentResponse } from "./idempotency.ts";
 import type { StockListQuery, StockPage, StockRecord } from "./stock.ts";
 
-/** Result of an atomic adjustment: the record before and after, or why nothing changed. */
-export type AdjustResult =
-  /** `replayed`: the operation key was applied before, so nothing changed now. */
-  | { ok: true; before: StockRecord; after: StockRecord; replayed?: boolean }
-  | { ok: false; reason: "not_found" }
-  | { ok: false; reason: "insufficient_stock"; available: number };
+export type { AdjustResult, IdempotencyClaim, IdempotentResponse };
 
 export interface StockRepository {
   /** Inserts a new record; throws StockAlreadyExistsError when the product already has one. */
@@ -28,19 +25,6 @@ export interface StockRepository {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
-
-/** A stored response for an Idempotency-Key, scoped by the key and the request fingerprint. */
-export interface IdempotentResponse {
-  status: number;
-  body: string;
-  headers: Record<string, string>;
-}
-
-export type IdempotencyClaim =
-  | { state: "claimed" }
-  | { state: "in_progress" }
-  | { state: "completed"; fingerprint: string; response: IdempotentResponse }
-  | { state: "mismatch" };
 
 export interface IdempotencyStore {
   /**

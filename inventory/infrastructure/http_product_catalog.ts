@@ -1,17 +1,16 @@
-import { DependencyUnavailableError } from "@stockroom/shared/domain_error";
+import { DependencyUnavailableError, type EventLog } from "@stockroom/kernel";
 import {
   fetchWithRetry,
-  type RetryLogger,
   type RetryOptions,
   UpstreamUnavailableError,
-} from "@stockroom/shared/http_client";
+} from "@stockroom/runtime/http_client";
 import type { CatalogProduct, ProductCatalog } from "../domain/ports.ts";
 
 export interface HttpProductCatalogOptions {
   baseUrl: string;
   apiKey: string;
-  logger?: RetryLogger;
-  retry?: Omit<RetryOptions, "logger" | "signal">;
+  log?: EventLog;
+  retry?: Omit<RetryOptions, "log" | "signal">;
   /** Metrics hook: told when every attempt budget ran out. */
   onUnavailable?: () => void;
 }
@@ -37,7 +36,7 @@ export class HttpProductCatalog implements ProductCatalog {
           "X-API-Key": this.#options.apiKey,
           "X-Request-ID": requestId,
         },
-      }, { ...this.#options.retry, logger: this.#requestLogger(requestId) });
+      }, { ...this.#options.retry, log: this.#requestLog(requestId) });
     } catch (err) {
       if (err instanceof UpstreamUnavailableError) {
         this.#options.onUnavailable?.();
@@ -81,10 +80,13 @@ export class HttpProductCatalog implements ProductCatalog {
   }
 
   /** Retry warnings carry the request id, like every other line of the request. */
-  #requestLogger(requestId: string): RetryLogger | undefined {
-    const logger = this.#options.logger;
-    return logger && {
-      warn: (fields, message) => logger.warn({ ...fields, request_id: requestId }, message),
+  #requestLog(requestId: string): EventLog | undefined {
+    const log = this.#options.log;
+    const withId = (fields: Record<string, unknown>) => ({ ...fields, request_id: requestId });
+    return log && {
+      info: (fields, message) => log.info(withId(fields), message),
+      warn: (fields, message) => log.warn(withId(fields), message),
+      error: (fields, message) => log.error(withId(fields), message),
     };
   }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DependencyUnavailableError } from "@stockroom/shared/domain_error";
+import { DependencyUnavailableError } from "@stockroom/kernel";
 import { HttpProductCatalog } from "./http_product_catalog.ts";
 
 const ID = "00000000-0000-4000-8000-000000000001";

@@ -1,14 +1,10 @@
-import type { IdempotencyClaim, IdempotencyStore, IdempotentResponse } from "../domain/ports.ts";
+import { classifyClaim, type IdempotencyClaim, type StoredKey } from "../domain/idempotency.ts";
+import type { IdempotencyStore } from "../domain/ports.ts";
 
 const PREFIX = "idempotency";
 
-interface KeyValue {
-  fingerprint: string;
-  state: "in_progress" | "completed";
-  response?: IdempotentResponse;
-  /** Epoch ms. KV deletes expired keys only eventually, so reads compare against this too. */
-  expiresAt: number;
-}
+/** KV deletes expired keys only eventually, so reads compare against `expiresAt` too. */
+type KeyValue = StoredKey;
 
 export interface KvIdempotencyStoreOptions {
   /** Attempts of one check-and-set before giving up; each failure means another writer won. */
@@ -38,9 +34,8 @@ export function createKvIdempotencyStore(
       return await retry<IdempotencyClaim>("claim", key, async () => {
         const entry = await kv.get<KeyValue>([PREFIX, key]);
         const now = Date.now();
-        if (entry.value !== null && entry.value.expiresAt > now) {
-          return _classify(entry.value, fingerprint);
-        }
+        const verdict = classifyClaim(entry.value, fingerprint, now);
+        if (verdict !== "free") return verdict;
         const value: KeyValue = { fingerprint, state: "in_progress", expiresAt: now + ttlMs };
         // Checking the versionstamp read above (null or an expired entry's) makes the claim atomic.
         const result = await kv.atomic()
@@ -82,14 +77,6 @@ export function createKvIdempotencyStore(
       });
     },
   };
-}
-
-function _classify(value: KeyValue, fingerprint: string): IdempotencyClaim {
-  if (value.fingerprint !== fingerprint) return { state: "mismatch" };
-  if (value.state === "completed" && value.response) {
-    return { state: "completed", fingerprint: value.fingerprint, response: value.response };
-  }
-  return { state: "in_progress" };
 }
 
 function _assertTtl(ttlMs: number): void {

@@ -1,5 +1,5 @@
 import { createKvIdempotencyStore } from "./kv_idempotency_store.ts";
-import { idempotencyStoreContract } from "./idempotency_store_contract.ts";
+import { idempotencyStoreContract } from "../../tests/contracts/idempotency_store.ts";
 
 idempotencyStoreContract("KV IdempotencyStore", async () => {
   const kv = await Deno.openKv(":memory:");

@@ -1,7 +1,7 @@
-import { dirname } from "node:path";
-import { QuantityLimitError, StockAlreadyExistsError } from "../domain/errors.ts";
-import type { AdjustResult, StockRepository } from "../domain/ports.ts";
-import { assertDate, assertQuantity, MAX_QUANTITY } from "../domain/stock.ts";
+import { adjustableRange, type AdjustResult, refusal, replayOf } from "../domain/adjustment.ts";
+import { StockAlreadyExistsError } from "../domain/errors.ts";
+import type { StockRepository } from "../domain/ports.ts";
+import { assertDate, assertQuantity } from "../domain/stock.ts";
 import type { StockListQuery, StockPage, StockRecord } from "../domain/stock.ts";
 
 /**
@@ -35,20 +35,6 @@ export interface KvStockRepositoryOptions {
   closeKv?: boolean;
 }
 
-/**
- * Opens (or creates) the KV database at `path` and owns it: close() closes it. Without a path,
- * Deno Deploy's built-in database (or Deno's default local one) is used.
- */
-export async function openKvStockRepository(
-  path?: string,
-  options: Omit<KvStockRepositoryOptions, "closeKv"> = {},
-): Promise<StockRepository> {
-  // SQLite will not create missing folders, and `.data/` does not exist on a fresh checkout.
-  if (path && path !== ":memory:") await Deno.mkdir(dirname(path), { recursive: true });
-  const kv = await Deno.openKv(path);
-  return createKvStockRepository(kv, { ...options, closeKv: true });
-}
-
 export function createKvStockRepository(
   kv: Deno.Kv,
   options: KvStockRepositoryOptions = {},
@@ -73,16 +59,8 @@ export function createKvStockRepository(
       const op = opEntryKey ? await kv.get<number>(opEntryKey) : undefined;
       if (entry.value === null) return { ok: false, reason: "not_found" };
       const current = entry.value;
-      if (op?.value != null) {
-        // Applied before (its answer was lost): report the present state, change nothing.
-        const now = _toRecord(productId, current);
-        return {
-          ok: true,
-          before: { ...now, quantity: now.quantity - op.value },
-          after: now,
-          replayed: true,
-        };
-      }
+      // Applied before (its answer was lost): change nothing.
+      if (op?.value != null) return replayOf(_toRecord(productId, current));
       const next = decide(current.quantity);
       if (typeof next !== "number") return next;
       const after: StockValue = { quantity: next, lastUpdated: at };
@@ -133,12 +111,16 @@ export function createKvStockRepository(
     async adjust(productId, delta, at, opKey) {
       if (!Number.isSafeInteger(delta)) throw new RangeError(`Delta must be an integer: ${delta}`);
       assertDate(at);
-      return await update(productId, at, (current) => {
-        const next = current + delta;
-        if (next < 0) return { ok: false, reason: "insufficient_stock", available: current };
-        if (next > MAX_QUANTITY) throw new QuantityLimitError(productId, current, delta);
-        return next;
-      }, opKey);
+      const range = adjustableRange(delta);
+      return await update(
+        productId,
+        at,
+        (current) =>
+          current >= range.min && current <= range.max
+            ? current + delta
+            : refusal(productId, current, delta),
+        opKey,
+      );
     },
 
     async set(productId, quantity, at, opKey) {

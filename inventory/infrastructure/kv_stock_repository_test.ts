@@ -1,5 +1,5 @@
 import { createKvStockRepository } from "./kv_stock_repository.ts";
-import { stockRepositoryContract } from "./stock_repository_contract.ts";
+import { stockRepositoryContract } from "../../tests/contracts/stock_repository.ts";
 
 // A fresh in-memory database per case is already empty, so reset has nothing to do.
 stockRepositoryContract("KV StockRepository", async () => {

@@ -1,5 +1,6 @@
 import { type Collection, type MongoClient, MongoServerError } from "mongodb";
-import type { IdempotencyClaim, IdempotencyStore, IdempotentResponse } from "../domain/ports.ts";
+import { classifyClaim, type IdempotentResponse, type StoredKey } from "../domain/idempotency.ts";
+import type { IdempotencyStore } from "../domain/ports.ts";
 
 interface KeyDocument {
   _id: string;
@@ -70,9 +71,10 @@ export async function createMongoIdempotencyStore(
           if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
         }
         const existing = await collection.findOne({ _id: key });
+        const verdict = classifyClaim(existing && _toStoredKey(existing), fingerprint, Date.now());
         // Released or expired since the upsert: the next round can claim it.
-        if (existing === null || existing.expires_at.getTime() <= Date.now()) continue;
-        return _classify(existing, fingerprint);
+        if (verdict === "free") continue;
+        return verdict;
       }
       throw new Error(`Idempotency claim gave up after ${maxAttempts} attempts: ${key}`);
     },
@@ -118,16 +120,13 @@ async function _ensureExpiryIndex(collection: Collection<KeyDocument>): Promise<
   return false;
 }
 
-function _classify(doc: KeyDocument, fingerprint: string): IdempotencyClaim {
-  if (doc.fingerprint !== fingerprint) return { state: "mismatch" };
-  if (doc.state === "completed" && doc.response) {
-    return {
-      state: "completed",
-      fingerprint: doc.fingerprint,
-      response: _fromStored(doc.response),
-    };
-  }
-  return { state: "in_progress" };
+function _toStoredKey(doc: KeyDocument): StoredKey {
+  return {
+    fingerprint: doc.fingerprint,
+    state: doc.state,
+    response: doc.response && _fromStored(doc.response),
+    expiresAt: doc.expires_at.getTime(),
+  };
 }
 
 function _toStored(response: IdempotentResponse): KeyDocument["response"] {

@@ -1,6 +1,6 @@
 import { MongoClient } from "mongodb";
 import { createMongoIdempotencyStore } from "./mongo_idempotency_store.ts";
-import { idempotencyStoreContract } from "./idempotency_store_contract.ts";
+import { idempotencyStoreContract } from "../../tests/contracts/idempotency_store.ts";
 
 const url = Deno.env.get("MONGODB_URL");
 const dbName = Deno.env.get("MONGODB_DB") ?? "inventory_test";

@@ -1,8 +1,9 @@
 import { type Collection, type Filter, type MongoClient, MongoServerError } from "mongodb";
 import type { ObjectId } from "mongodb";
-import { QuantityLimitError, StockAlreadyExistsError } from "../domain/errors.ts";
-import type { AdjustResult, StockRepository } from "../domain/ports.ts";
-import { assertDate, assertQuantity, MAX_QUANTITY } from "../domain/stock.ts";
+import { adjustableRange, type AdjustResult, refusal, replayOf } from "../domain/adjustment.ts";
+import { StockAlreadyExistsError } from "../domain/errors.ts";
+import type { StockRepository } from "../domain/ports.ts";
+import { assertDate, assertQuantity } from "../domain/stock.ts";
 import type { StockListQuery, StockPage, StockRecord } from "../domain/stock.ts";
 
 /** The seed's document shape. */
@@ -22,16 +23,6 @@ function _keyed(opKey: string | undefined) {
   return opKey === undefined ? { filter: {}, push: {} } : {
     filter: { ops: { $ne: opKey } },
     push: { $push: { ops: { $each: [opKey], $slice: -MAX_OPS } } },
-  };
-}
-
-function _replayed(current: StockDocument, delta: number): AdjustResult {
-  const after = _toRecord(current);
-  return {
-    ok: true,
-    before: { ...after, quantity: after.quantity - delta },
-    after,
-    replayed: true,
   };
 }
 
@@ -102,9 +93,12 @@ export async function createMongoStockRepository(
       if (!Number.isSafeInteger(delta)) throw new RangeError(`Delta must be an integer: ${delta}`);
       assertDate(at);
       const keyed = _keyed(opKey);
-      const filter: Filter<StockDocument> = delta < 0
-        ? { product_id: productId, quantity: { $gte: -delta }, ...keyed.filter }
-        : { product_id: productId, quantity: { $lte: MAX_QUANTITY - delta }, ...keyed.filter };
+      const range = adjustableRange(delta);
+      const filter: Filter<StockDocument> = {
+        product_id: productId,
+        quantity: { $gte: range.min, $lte: range.max },
+        ...keyed.filter,
+      };
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
         // The stock check is in the filter, so check and write are one atomic document update.
         const before = await collection.findOneAndUpdate(
@@ -119,12 +113,12 @@ export async function createMongoStockRepository(
         // Nothing matched: the read only explains why; it never feeds a write.
         const current = await collection.findOne({ product_id: productId });
         if (current === null) return { ok: false, reason: "not_found" };
-        if (opKey !== undefined && current.ops?.includes(opKey)) return _replayed(current, delta);
-        const next = current.quantity + delta;
-        if (next < 0) {
-          return { ok: false, reason: "insufficient_stock", available: current.quantity };
+        if (opKey !== undefined && current.ops?.includes(opKey)) {
+          return replayOf(_toRecord(current));
         }
-        if (next > MAX_QUANTITY) throw new QuantityLimitError(productId, current.quantity, delta);
+        if (current.quantity < range.min || current.quantity > range.max) {
+          return refusal(productId, current.quantity, delta);
+        }
         // Another writer changed the quantity between the update and the read; try again.
       }
       throw new Error(
@@ -144,7 +138,7 @@ export async function createMongoStockRepository(
       if (before === null) {
         const current = await collection.findOne({ product_id: productId });
         if (current === null) return { ok: false, reason: "not_found" };
-        return _replayed(current, 0);
+        return replayOf(_toRecord(current));
       }
       const after = { productId, quantity, lastUpdated: new Date(at) };
       return { ok: true, before: _toRecord(before), after };

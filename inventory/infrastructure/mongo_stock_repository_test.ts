@@ -1,6 +1,6 @@
 import { MongoClient } from "mongodb";
 import { createMongoStockRepository } from "./mongo_stock_repository.ts";
-import { stockRepositoryContract } from "./stock_repository_contract.ts";
+import { stockRepositoryContract } from "../../tests/contracts/stock_repository.ts";
 
 const url = Deno.env.get("MONGODB_URL");
 const dbName = Deno.env.get("MONGODB_DB") ?? "inventory_test";

@@ -6,8 +6,7 @@ import {
   MongoServerSelectionError,
   MongoTopologyClosedError,
 } from "mongodb";
-import { DependencyUnavailableError, DomainError } from "@stockroom/shared/domain_error";
-import { DeadlineGroup } from "@stockroom/shared/timeout";
+import { DeadlineGroup, DependencyUnavailableError, DomainError } from "@stockroom/kernel";
 
 const UNAVAILABLE = [
   MongoNetworkError, // includes MongoNetworkTimeoutError and the pool-cleared error

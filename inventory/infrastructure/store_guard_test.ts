@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MongoNetworkError, MongoServerError } from "mongodb";
-import { DependencyUnavailableError, DomainError } from "@stockroom/shared/domain_error";
+import { DependencyUnavailableError, DomainError } from "@stockroom/kernel";
 import { guardStore } from "./store_guard.ts";
 
 function store(behaviour: () => Promise<unknown>) {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { commonOperations, openApiDocument, type OperationDoc } from "@stockroom/shared";
+import { commonOperations, openApiDocument, type OperationDoc } from "@stockroom/http";
 import {
   createProductAttributes,
   listProductsQuery,

@@ -1,6 +1,6 @@
 // deno-lint-ignore-file no-explicit-any
 import assert from "node:assert/strict";
-import { memoryLogger } from "@stockroom/shared/testing";
+import { memoryLogger } from "../../tests/support/memory_logger.ts";
 import { assertValidOpenApi, documentedRoutes, servedRoutes } from "../../tests/support/openapi.ts";
 import { createProductsApp } from "../app.ts";
 import type { ProductRepository } from "../domain/ports.ts";
@@ -13,7 +13,7 @@ Deno.test("productsOpenApi is a valid OpenAPI 3.1 document", async () => {
 
 Deno.test("productsOpenApi describes every route the products app serves, and only those", async () => {
   const app = createProductsApp({
-    repository: {} as ProductRepository,
+    store: {} as ProductRepository,
     cache: new LruProductCache(),
     cacheTtlSeconds: 0,
     apiKey: "k".repeat(16),

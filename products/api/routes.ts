@@ -9,7 +9,7 @@ import {
   readResource,
   resourceDocument,
   respond,
-} from "@stockroom/shared";
+} from "@stockroom/http";
 import type { ProductService } from "../application/product_service.ts";
 import { isUuid, type ProductSortField } from "../domain/product.ts";
 import {
@@ -40,7 +40,7 @@ function productId(id: string): string {
 
 export interface ProductRoutesOptions {
   /** Told whether each read by id was served from the cache (for metrics). */
-  onCacheResult?: (result: "HIT" | "MISS") => void;
+  onCacheResult?: (hit: boolean) => void;
 }
 
 export function productRoutes(
@@ -92,13 +92,13 @@ export function productRoutes(
     .all("/", methodNotAllowed(["GET", "POST"]))
     .get("/:id", async (c) => {
       const q = parseQuery(c, singleProductQuery);
-      const { product, cache } = await service.get(productId(c.req.param("id")), c.get("logger"));
-      options.onCacheResult?.(cache);
+      const { product, cached } = await service.get(productId(c.req.param("id")));
+      options.onCacheResult?.(cached);
       const base = origin(c.req.url);
       const json = q.fields.products
         ? JSON.stringify(resourceDocument(productResource(product, base, q.fields.products)))
         : productDocumentJson(product, base);
-      return jsonApiResponse(c, 200, json, { "X-Cache": cache });
+      return jsonApiResponse(c, 200, json, { "X-Cache": cached ? "HIT" : "MISS" });
     })
     .patch("/:id", async (c) => {
       parseQuery(c, noQuery);

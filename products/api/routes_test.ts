@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { JSONAPI_MEDIA_TYPE } from "@stockroom/shared";
-import { memoryLogger } from "@stockroom/shared/testing";
+import { JSONAPI_MEDIA_TYPE } from "@stockroom/http";
+import { memoryLogger } from "../../tests/support/memory_logger.ts";
 import { jsonApiBody } from "../../tests/support/jsonapi.ts";
 import { createProductsApp } from "../app.ts";
 import type { ProductCache } from "../domain/ports.ts";
@@ -11,7 +11,7 @@ import {
   openPglite,
   openPostgres,
   type TestDatabase,
-} from "../infrastructure/test_databases.ts";
+} from "../../tests/support/test_databases.ts";
 import { UpstashProductCache } from "../infrastructure/upstash_product_cache.ts";
 
 const KEY = "products-test-key-0001";
@@ -80,7 +80,7 @@ for (const backend of backends) {
       const db = await backend.open();
       const { logger, lines } = memoryLogger("products");
       const app = createProductsApp({
-        repository: new SqlProductRepository(db.sql),
+        store: new SqlProductRepository(db.sql),
         cache: backend.cache(),
         cacheTtlSeconds: 60,
         apiKey: KEY,

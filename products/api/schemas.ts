@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { decimalParam, type QuerySpec } from "@stockroom/shared";
+import { decimalParam, type QuerySpec } from "@stockroom/http";
 import {
   codePointLength,
   DESCRIPTION_MAX,

@@ -1,4 +1,4 @@
-import { resourceDocument, type ResourceObject, sparse } from "@stockroom/shared";
+import { resourceDocument, type ResourceObject, sparse } from "@stockroom/http";
 import type { Product } from "../domain/product.ts";
 
 /** The attributes a client sees, listed one by one so nothing else can leak out. */

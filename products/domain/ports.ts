@@ -6,10 +6,16 @@ import type {
   ProductPage,
 } from "./product.ts";
 
+/** A product as read, and whether a cache in front of the store answered (`X-Cache`). */
+export interface ProductRead {
+  product: Product;
+  cached: boolean;
+}
+
 export interface ProductRepository {
   /** Returns null when the id is taken. */
   create(product: NewProduct & { id: string }, at: string): Promise<Product | null>;
-  findById(id: string): Promise<Product | null>;
+  read(id: string): Promise<ProductRead | null>;
   list(query: ProductListQuery): Promise<ProductPage>;
   /** Returns null when there is no such product. */
   update(id: string, changes: ProductChanges, at: string): Promise<Product | null>;
@@ -33,10 +39,4 @@ export interface ProductCache {
   invalidate(id: string, graceSeconds: number): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
-}
-
-/** The slice of a structured logger the use cases need; the request's logger fits it. */
-export interface EventLog {
-  info(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
 }

@@ -1,4 +1,4 @@
-import { DomainError } from "@stockroom/shared/domain_error";
+import { DomainError } from "@stockroom/kernel";
 
 export interface Product {
   id: string;
@@ -38,7 +38,7 @@ export function codePointLength(text: string): number {
   return n;
 }
 
-export { isUuid } from "@stockroom/shared/ids";
+export { isUuid } from "@stockroom/kernel";
 
 export type ProductSortField = "name" | "price" | "created_at" | "updated_at";
 

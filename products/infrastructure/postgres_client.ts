@@ -1,6 +1,5 @@
 import postgres from "postgres";
-import { DependencyUnavailableError } from "@stockroom/shared/domain_error";
-import { DeadlineGroup } from "@stockroom/shared/timeout";
+import { DeadlineGroup, DependencyUnavailableError } from "@stockroom/kernel";
 import type { SqlClient } from "./sql_client.ts";
 
 export interface PostgresClientOptions {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { ProductCache } from "../domain/ports.ts";
 import { LruProductCache } from "./lru_product_cache.ts";
-import { productCacheContract } from "./product_cache_contract.ts";
+import { productCacheContract } from "../../tests/contracts/product_cache.ts";
 import { TieredProductCache } from "./tiered_product_cache.ts";
 import { UpstashProductCache } from "./upstash_product_cache.ts";
 

@@ -60,12 +60,12 @@ export class SqlProductRepository implements ProductRepository {
     return rows[0] ? toProduct(rows[0]) : null;
   }
 
-  async findById(id: string) {
+  async read(id: string) {
     const rows = await this.sql.query<ProductRow>(
       `SELECT ${COLUMNS} FROM products WHERE id = $1`,
       [id],
     );
-    return rows[0] ? toProduct(rows[0]) : null;
+    return rows[0] ? { product: toProduct(rows[0]), cached: false } : null;
   }
 
   async list(query: ProductListQuery) {

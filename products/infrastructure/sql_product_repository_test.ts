@@ -1,5 +1,20 @@
-import { productRepositoryContract } from "./product_repository_contract.ts";
-import { DATABASE_URL, openPglite, openPostgres } from "./test_databases.ts";
+import { productRepositoryContract } from "../../tests/contracts/product_repository.ts";
+import {
+  DATABASE_URL,
+  openPglite,
+  openPostgres,
+  type TestDatabase,
+} from "../../tests/support/test_databases.ts";
+import { SqlProductRepository } from "./sql_product_repository.ts";
 
-productRepositoryContract("PGlite (embedded)", openPglite);
-productRepositoryContract("PostgreSQL (DATABASE_URL)", openPostgres, { ignore: !DATABASE_URL });
+function sqlSubject(open: () => Promise<TestDatabase>) {
+  return async () => {
+    const db = await open();
+    return { repo: new SqlProductRepository(db.sql), reset: db.reset, close: db.close };
+  };
+}
+
+productRepositoryContract("SQL on PGlite (embedded)", sqlSubject(openPglite));
+productRepositoryContract("SQL on PostgreSQL (DATABASE_URL)", sqlSubject(openPostgres), {
+  ignore: !DATABASE_URL,
+});

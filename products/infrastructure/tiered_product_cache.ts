@@ -16,7 +16,6 @@ export class TieredProductCache implements ProductCache {
     private readonly l1TtlSeconds: number,
   ) {}
 
-  /** An L1 hit comes back as an already settled promise, so callers can tell it needs no timer. */
   get(id: string): Promise<Product | null> {
     const local = this.l1.lookup(id);
     return local ? Promise.resolve(local) : this.#getShared(id);

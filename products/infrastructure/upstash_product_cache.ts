@@ -8,37 +8,49 @@ const TOMBSTONE = "invalidated";
 export interface UpstashCacheOptions {
   url: string;
   token: string;
+  /**
+   * Bound on each call, after which it fails and the caller reads the database instead (default
+   * 250 ms): a slow cache must never make a read slower than the database would.
+   */
+  timeoutMs?: number;
+  /** Prefix of every key (tests give each run its own). */
+  keyPrefix?: string;
 }
 
 /**
- * Products cached in Redis over Upstash's REST API. The client's own retries are off: the service
- * bounds every cache call and falls back to the database, so retrying here would only add latency.
+ * Products cached in Redis over Upstash's REST API. Every call is bounded (`timeoutMs`) and the
+ * client's own retries are off: the caller falls back to the database, so retrying here would only
+ * add latency.
  */
 export class UpstashProductCache implements ProductCache {
   readonly #redis: Redis;
+  readonly #prefix: string;
 
   constructor(options: UpstashCacheOptions) {
+    const timeoutMs = options.timeoutMs ?? 250;
+    this.#prefix = options.keyPrefix ?? KEY_PREFIX;
     this.#redis = new Redis({
       url: options.url,
       token: options.token,
       retry: false,
-      // Abort calls the service has already given up on, so an unresponsive cache does not pile
-      // up open connections.
-      signal: () => AbortSignal.timeout(1000),
+      // A signal *function* makes the client throw when it fires (a plain signal would make it
+      // answer the abort reason as if it were the value), and the abort also closes the
+      // connection, so an unresponsive cache does not pile up open requests.
+      signal: () => AbortSignal.timeout(timeoutMs),
     });
   }
 
   async get(id: string) {
-    const value = await this.#redis.get<Product | typeof TOMBSTONE>(KEY_PREFIX + id);
+    const value = await this.#redis.get<Product | typeof TOMBSTONE>(this.#prefix + id);
     return value && value !== TOMBSTONE ? value : null;
   }
 
   async fill(product: Product, ttlSeconds: number) {
-    await this.#redis.set(KEY_PREFIX + product.id, product, { ex: ttlSeconds, nx: true });
+    await this.#redis.set(this.#prefix + product.id, product, { ex: ttlSeconds, nx: true });
   }
 
   async invalidate(id: string, graceSeconds: number) {
-    await this.#redis.set(KEY_PREFIX + id, TOMBSTONE, { ex: graceSeconds });
+    await this.#redis.set(this.#prefix + id, TOMBSTONE, { ex: graceSeconds });
   }
 
   async ping() {

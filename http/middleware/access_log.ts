@@ -1,0 +1,38 @@
+import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv } from "../env.ts";
+import { LazyRequestLogger, type Logger } from "@stockroom/runtime/logger";
+
+export interface AccessLogOptions {
+  /** Told of every completed request with its duration (the metrics hook: one clock for both). */
+  onComplete?: (c: Context<AppEnv>, durationMs: number) => void;
+}
+
+/**
+ * Binds a request logger carrying `request_id` and writes one access line per request once the
+ * response is known (errors included: onError has rendered them by then).
+ */
+export function accessLog(
+  logger: Logger,
+  options: AccessLogOptions = {},
+): MiddlewareHandler<AppEnv> {
+  const onComplete = options.onComplete;
+  return async function accessLog(c, next) {
+    const started = performance.now();
+    const requestId = c.get("requestId");
+    c.set("logger", new LazyRequestLogger(logger, requestId));
+    await next();
+    const durationMs = performance.now() - started;
+    onComplete?.(c, durationMs);
+    const status = c.res.status;
+    // request_id first, as a child logger would place it.
+    const fields = {
+      request_id: requestId,
+      method: c.req.method,
+      path: c.req.path,
+      status,
+      duration_ms: Math.round(durationMs * 100) / 100,
+    };
+    if (status >= 500) logger.error(fields, "request completed");
+    else logger.info(fields, "request completed");
+  };
+}

@@ -1,0 +1,85 @@
+import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "../env.ts";
+import type { DomainError, DomainErrorKind } from "@stockroom/kernel";
+import { ApiError } from "../api_error.ts";
+import { errorDocument } from "../jsonapi.ts";
+import { jsonApiResponse } from "../respond.ts";
+
+const KIND_STATUS: Record<DomainErrorKind, number> = {
+  not_found: 404,
+  conflict: 409,
+  invalid: 422,
+  unavailable: 503,
+};
+
+function isDomainError(err: unknown): err is DomainError {
+  return err instanceof Error && typeof (err as DomainError).kind === "string" &&
+    (err as DomainError).kind in KIND_STATUS && typeof (err as DomainError).code === "string";
+}
+
+function render(c: Context<AppEnv>, error: ApiError): Response {
+  return jsonApiResponse(
+    c,
+    error.status,
+    JSON.stringify(errorDocument(error.toErrorObjects())),
+    error.headers,
+  );
+}
+
+/** Turns any error into a JSON:API error document; unexpected ones become a generic 500. */
+export function toApiError(err: unknown, requestId: string): ApiError {
+  if (err instanceof ApiError) return err;
+  if (isDomainError(err)) {
+    return new ApiError(KIND_STATUS[err.kind], {
+      code: err.code,
+      detail: err.message,
+      ...(err.meta ? { meta: err.meta } : {}),
+    });
+  }
+  if (err instanceof HTTPException && err.status === 413) {
+    return new ApiError(413, { code: "body_too_large", detail: "The request body is over 1 MiB" });
+  }
+  return new ApiError(500, {
+    code: "internal_error",
+    detail: `An unexpected error occurred; quote request ID ${requestId} when reporting it`,
+    meta: { request_id: requestId },
+  });
+}
+
+export function errorHandler(): ErrorHandler<AppEnv> {
+  return function errorHandler(err, c) {
+    const requestId = c.get("requestId") ?? "unknown";
+    const apiError = toApiError(err, requestId);
+    const logger = c.get("logger");
+    if (apiError.status >= 500 && logger) {
+      logger.error(
+        { err, error_code: apiError.items[0]?.code },
+        apiError.status === 500 ? "unhandled error" : "upstream failure",
+      );
+    }
+    return render(c, apiError);
+  };
+}
+
+export function notFoundHandler(): NotFoundHandler<AppEnv> {
+  return function notFound(c) {
+    return render(
+      c,
+      new ApiError(404, { code: "route_not_found", detail: `No route for ${c.req.path}` }),
+    );
+  };
+}
+
+/** Registered after a path's real handlers so other methods get 405 with `Allow`. */
+export function methodNotAllowed(allowed: readonly string[]) {
+  return function methodNotAllowed(c: Context<AppEnv>): Response {
+    return render(
+      c,
+      new ApiError(405, {
+        code: "method_not_allowed",
+        detail: `${c.req.method} is not allowed here; allowed: ${allowed.join(", ")}`,
+      }, { headers: { Allow: allowed.join(", ") } }),
+    );
+  };
+}

@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { DeadlineGroup, withTimeout } from "./deadline.ts";
+
+const never = () => new Promise<never>(() => {});
+const after = <T>(ms: number, value: T) =>
+  new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
+
+Deno.test("withTimeout() passes a prompt answer through and rejects a late one", async () => {
+  assert.equal(await withTimeout(Promise.resolve(1), 50), 1);
+  await assert.rejects(withTimeout(never(), 10, "query"), (err: DOMException) => {
+    assert.equal(err.name, "TimeoutError");
+    assert.match(err.message, /query timed out after 10 ms/);
+    return true;
+  });
+});
+
+Deno.test("DeadlineGroup passes answers and errors through", async () => {
+  const group = new DeadlineGroup(1000, "query");
+  assert.equal(await group.run(after(5, "row")), "row");
+  await assert.rejects(group.run(Promise.reject(new Error("boom"))), /boom/);
+  assert.equal(group.size, 0);
+});
+
+Deno.test("DeadlineGroup times out each late call on its own deadline, keeping prompt ones", async () => {
+  const group = new DeadlineGroup(40, "query");
+  const started = performance.now();
+  const stuck = group.run(never());
+  await after(20, null);
+  const late = group.run(never(), "late query");
+  const prompt = group.run(after(5, "ok"));
+  assert.equal(await prompt, "ok");
+  await assert.rejects(stuck, (err: DOMException) => err.name === "TimeoutError");
+  const first = performance.now() - started;
+  await assert.rejects(late, /late query timed out after 40 ms/);
+  const second = performance.now() - started;
+  assert.ok(first >= 39 && second >= 59, `expired at ${first} and ${second} ms`);
+  assert.equal(group.size, 0);
+});
+
+Deno.test("DeadlineGroup holds no timer once idle (the test's op sanitizer would say so)", async () => {
+  const group = new DeadlineGroup(10_000);
+  await Promise.all([group.run(after(1, 1)), group.run(after(2, 2))]);
+  assert.equal(group.size, 0);
+});
