@@ -6,6 +6,6 @@ export * from "./jsonapi.ts";
 export * from "./middleware/error_handler.ts";
 export * from "./openapi.ts";
 export * from "./query.ts";
-export * from "./request_document.ts";
 export * from "./respond.ts";
 export * from "./service_app.ts";
+export * from "./validation.ts";

@@ -1,12 +1,12 @@
-import type { Context } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "./env.ts";
-import { badParameter } from "./api_error.ts";
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
-/** Query parameters of one request, validated against what the route declares. */
+/**
+ * The query parameters a route accepts. One declaration feeds both the validator (`querySchema`)
+ * and the OpenAPI document.
+ */
 export interface QuerySpec {
   /** Whether page[number] and page[size] are accepted. */
   paginated?: boolean;
@@ -35,71 +35,90 @@ export interface ParsedQuery {
 
 const positiveInt = /^[1-9][0-9]{0,8}$/;
 
-function single(name: string, values: string[]): string {
-  if (values.length !== 1) throw badParameter(name, `${name} may be given only once`);
-  return values[0]!;
+/** A query value given once: repeated, Hono hands the validator an array. */
+function once(name: string) {
+  return z.string({ error: `${name} may be given only once` });
 }
 
-/** Validates every query parameter: anything the route does not declare is a 400. */
-export function parseQuery(c: Context<AppEnv>, spec: QuerySpec): ParsedQuery {
-  const parsed: ParsedQuery = {
-    page: { number: 1, size: DEFAULT_PAGE_SIZE },
-    sort: [],
-    filters: {},
-    fields: {},
-    include: [],
-  };
-  for (const [name, values] of Object.entries(c.req.queries())) {
-    const value = single(name, values);
-    const family = /^([a-z]+)(?:\[([^\]]*)\])?$/.exec(name);
-    const [, base, member] = family ?? [];
-    if (spec.paginated && base === "page" && (member === "number" || member === "size")) {
-      if (!positiveInt.test(value)) {
-        throw badParameter(name, `${name} must be a positive integer`);
-      }
-      const n = Number(value);
-      if (member === "size" && n > MAX_PAGE_SIZE) {
-        throw badParameter(name, `page[size] must be between 1 and ${MAX_PAGE_SIZE}`);
-      }
-      parsed.page[member] = n;
-    } else if (spec.sortable && base === "sort" && member === undefined) {
-      parsed.sort = value.split(",").map((raw) => {
+function listOf(name: string, allowed: readonly string[], problem: (item: string) => string) {
+  return once(name).transform((value, ctx) => {
+    const list = value === "" ? [] : value.split(",");
+    const unknown = list.find((item) => !allowed.includes(item));
+    if (unknown !== undefined) ctx.addIssue({ code: "custom", message: problem(unknown) });
+    return list;
+  });
+}
+
+/**
+ * The zod schema of a route's query: every parameter the route does not declare is refused, and
+ * the output is the parsed query. Messages are the JSON:API error details (400, `source.parameter`).
+ */
+export function querySchema(spec: QuerySpec) {
+  const shape: Record<string, z.ZodType> = {};
+  if (spec.paginated) {
+    shape["page[number]"] = once("page[number]")
+      .regex(positiveInt, "page[number] must be a positive integer").transform(Number).optional();
+    shape["page[size]"] = once("page[size]")
+      .regex(positiveInt, "page[size] must be a positive integer").transform(Number)
+      .refine((n) => n <= MAX_PAGE_SIZE, `page[size] must be between 1 and ${MAX_PAGE_SIZE}`)
+      .optional();
+  }
+  if (spec.sortable) {
+    const sortable = spec.sortable;
+    shape.sort = once("sort").transform((value, ctx) =>
+      value.split(",").map((raw) => {
         const descending = raw.startsWith("-");
         const field = descending ? raw.slice(1) : raw;
-        if (!spec.sortable!.includes(field)) {
-          throw badParameter(
-            "sort",
-            `Cannot sort by "${field}"; sortable: ${spec.sortable!.join(", ")}`,
-          );
+        if (!sortable.includes(field)) {
+          ctx.addIssue({
+            code: "custom",
+            message: `Cannot sort by "${field}"; sortable: ${sortable.join(", ")}`,
+          });
         }
         return { field, descending };
-      });
-    } else if (base === "filter" && member !== undefined && spec.filters?.[member]) {
-      const result = spec.filters[member].safeParse(value);
-      if (!result.success) {
-        throw badParameter(name, `${name}: ${result.error.issues[0]?.message ?? "invalid"}`);
-      }
-      parsed.filters[member] = result.data;
-    } else if (base === "fields" && member !== undefined && spec.fields?.[member]) {
-      const allowed = spec.fields[member];
-      const list = value === "" ? [] : value.split(",");
-      const unknown = list.find((f) => !allowed.includes(f));
-      if (unknown !== undefined) {
-        throw badParameter(name, `Unknown field "${unknown}"; fields: ${allowed.join(", ")}`);
-      }
-      parsed.fields[member] = list;
-    } else if (spec.includable && base === "include" && member === undefined) {
-      const list = value.split(",");
-      const unknown = list.find((p) => !spec.includable!.includes(p));
-      if (unknown !== undefined) {
-        throw badParameter("include", `Cannot include "${unknown}"`);
-      }
-      parsed.include = list;
-    } else {
-      throw badParameter(name, `Unsupported query parameter: ${name}`);
-    }
+      })
+    ).optional();
   }
-  return parsed;
+  for (const [name, schema] of Object.entries(spec.filters ?? {})) {
+    const parameter = `filter[${name}]`;
+    shape[parameter] = once(parameter).transform((value, ctx) => {
+      const result = schema.safeParse(value);
+      if (result.success) return result.data;
+      const message = result.error.issues[0]?.message ?? "invalid";
+      ctx.addIssue({ code: "custom", message: `${parameter}: ${message}` });
+      return z.NEVER;
+    }).optional();
+  }
+  for (const [type, fields] of Object.entries(spec.fields ?? {})) {
+    shape[`fields[${type}]`] = listOf(
+      `fields[${type}]`,
+      fields,
+      (field) => `Unknown field "${field}"; fields: ${fields.join(", ")}`,
+    ).optional();
+  }
+  if (spec.includable) {
+    shape.include = listOf("include", spec.includable, (path) => `Cannot include "${path}"`)
+      .optional();
+  }
+  return z.strictObject(shape).transform((raw): ParsedQuery => {
+    const parsed: ParsedQuery = {
+      page: {
+        number: (raw["page[number]"] as number | undefined) ?? 1,
+        size: (raw["page[size]"] as number | undefined) ?? DEFAULT_PAGE_SIZE,
+      },
+      sort: (raw.sort as SortKey[] | undefined) ?? [],
+      filters: {},
+      fields: {},
+      include: (raw.include as string[] | undefined) ?? [],
+    };
+    for (const [key, value] of Object.entries(raw)) {
+      if (value === undefined) continue;
+      const member = /^(filter|fields)\[(.+)\]$/.exec(key);
+      if (member?.[1] === "filter") parsed.filters[member[2]!] = value;
+      if (member?.[1] === "fields") parsed.fields[member[2]!] = value as string[];
+    }
+    return parsed;
+  });
 }
 
 /** A decimal query value: digits with an optional fraction, as a number. */
@@ -109,3 +128,6 @@ export const decimalParam = z.string().regex(/^\d{1,12}(\.\d{1,2})?$/, "must be 
 /** A non-negative integer query value. */
 export const integerParam = z.string().regex(/^\d{1,10}$/, "must be a non-negative integer")
   .transform(Number);
+
+/** A route that takes no query parameters at all. */
+export const noQuery: QuerySpec = {};

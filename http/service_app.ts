@@ -9,6 +9,7 @@ import { requestRecorder } from "./request_metrics.ts";
 import { docsPage } from "./openapi.ts";
 import { accessLog } from "./middleware/access_log.ts";
 import { apiKey } from "./middleware/api_key.ts";
+import { jsonApiBodyReader } from "./middleware/body_reader.ts";
 import { jsonApiContentNegotiation } from "./middleware/content_negotiation.ts";
 import { errorHandler, notFoundHandler } from "./middleware/error_handler.ts";
 import { requestId } from "./middleware/request_id.ts";
@@ -28,7 +29,8 @@ export interface ServiceAppOptions {
 
 /**
  * The stack both services share, in order: request id, access log, open health routes, API key,
- * content negotiation, 1 MiB body limit. The caller mounts its resources on the returned app.
+ * content negotiation, 1 MiB body limit, strict JSON body. The caller mounts its resources on the
+ * returned app.
  */
 export function createServiceApp(options: ServiceAppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -56,6 +58,7 @@ export function createServiceApp(options: ServiceAppOptions): Hono<AppEnv> {
         });
       },
     }),
+    jsonApiBodyReader(),
   );
   app.get(
     "/metrics",

@@ -6,7 +6,7 @@ import { DomainError } from "@stockroom/kernel";
 import { JSONAPI_MEDIA_TYPE } from "./jsonapi.ts";
 import { Metrics } from "@stockroom/runtime/metrics";
 import { methodNotAllowed } from "./middleware/error_handler.ts";
-import { readResource } from "./request_document.ts";
+import { jsonApiDocument } from "./validation.ts";
 import { jsonApiResponse } from "./respond.ts";
 import { memoryLogger } from "../tests/support/memory_logger.ts";
 
@@ -33,13 +33,14 @@ function testApp(options: { dbUp?: boolean } = {}) {
     "/things",
     (c) => jsonApiResponse(c, 200, JSON.stringify({ data: [] })),
   );
-  app.post("/things", async (c) => {
-    const input = await readResource(c, {
-      type: "things",
-      attributes: z.strictObject({ n: z.number() }),
-    });
-    return jsonApiResponse(c, 201, JSON.stringify({ meta: { n: input.attributes.n } }));
-  });
+  app.post(
+    "/things",
+    jsonApiDocument({ type: "things", attributes: z.strictObject({ n: z.number() }) }),
+    (c) => {
+      const input = c.req.valid("json");
+      return jsonApiResponse(c, 201, JSON.stringify({ meta: { n: input.attributes.n } }));
+    },
+  );
   app.all("/things", methodNotAllowed(["GET", "POST"]));
   app.get("/boom", () => {
     throw new Error("secret internals");
@@ -192,7 +193,7 @@ Deno.test("createServiceApp() answers 413 for a body over 1 MiB", async () => {
   assert.equal((await jsonApiBody(res)).errors[0].code, "body_too_large");
 });
 
-Deno.test("readResource() separates 400, 409 and 422", async () => {
+Deno.test("jsonApiDocument() separates 400, 409 and 422", async () => {
   const { app } = testApp();
   const cases: [string, number, string?][] = [
     ["not json", 400, ""],

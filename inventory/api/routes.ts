@@ -3,12 +3,14 @@ import {
   ApiError,
   type AppEnv,
   collectionDocument,
+  jsonApiDocument,
+  jsonApiQuery,
   jsonApiResponse,
   methodNotAllowed,
-  parseQuery,
-  readResource,
+  noQuery,
   resourceDocument,
   respond,
+  uuidParam,
 } from "@stockroom/http";
 import type { InventoryService, RequestContext } from "../application/inventory_service.ts";
 import { InsufficientStockError, UnknownProductError } from "../domain/errors.ts";
@@ -17,9 +19,7 @@ import type { StockSortField } from "../domain/stock.ts";
 import { idempotency, IDEMPOTENCY_HEADER } from "./idempotency.ts";
 import {
   createStockAttributes,
-  isUuid,
   listStockQuery,
-  noQuery,
   singleStockQuery,
   updateStockAttributes,
 } from "./schemas.ts";
@@ -34,11 +34,9 @@ export interface InventoryRoutesOptions {
   onInsufficientStock?: () => void;
 }
 
+/** A malformed id can name no record: 404 without touching the store. */
 function productId(id: string): string {
-  if (!isUuid(id)) {
-    throw new ApiError(404, { code: "stock_not_found", detail: `No inventory record for ${id}` });
-  }
-  return id.toLowerCase();
+  return uuidParam(id, { code: "stock_not_found", detail: `No inventory record for ${id}` });
 }
 
 export function inventoryRoutes(options: InventoryRoutesOptions): Hono<AppEnv> {
@@ -57,37 +55,41 @@ export function inventoryRoutes(options: InventoryRoutesOptions): Hono<AppEnv> {
 
   return new Hono<AppEnv>()
     .use(idempotency({ store: options.idempotencyStore }))
-    .post("/", async (c) => {
-      parseQuery(c, noQuery);
-      const input = await readResource(c, { type: "inventory", attributes: createStockAttributes });
-      const id = input.attributes.product_id.toLowerCase();
-      if (input.id !== undefined && input.id.toLowerCase() !== id) {
-        throw new ApiError(409, {
-          code: "id_mismatch",
-          detail: "data.id, when given, must equal attributes.product_id",
-          source: { pointer: "/data/id" },
-        });
-      }
-      let record;
-      try {
-        record = await service.create(id, input.attributes.quantity, context(c));
-      } catch (err) {
-        if (err instanceof UnknownProductError) {
-          throw new ApiError(422, {
-            code: err.code,
-            detail: err.message,
-            source: { pointer: "/data/attributes/product_id" },
+    .post(
+      "/",
+      jsonApiQuery(noQuery),
+      jsonApiDocument({ type: "inventory", attributes: createStockAttributes }),
+      async (c) => {
+        const input = c.req.valid("json");
+        const id = input.attributes.product_id.toLowerCase();
+        if (input.id !== undefined && input.id.toLowerCase() !== id) {
+          throw new ApiError(409, {
+            code: "id_mismatch",
+            detail: "data.id, when given, must equal attributes.product_id",
+            source: { pointer: "/data/id" },
           });
         }
-        throw err;
-      }
-      const resource = stockResource(record, serialize(c.req.url));
-      return jsonApiResponse(c, 201, JSON.stringify(resourceDocument(resource)), {
-        Location: resource.links!.self,
-      });
-    })
-    .get("/", async (c) => {
-      const q = parseQuery(c, listStockQuery);
+        let record;
+        try {
+          record = await service.create(id, input.attributes.quantity, context(c));
+        } catch (err) {
+          if (err instanceof UnknownProductError) {
+            throw new ApiError(422, {
+              code: err.code,
+              detail: err.message,
+              source: { pointer: "/data/attributes/product_id" },
+            });
+          }
+          throw err;
+        }
+        const resource = stockResource(record, serialize(c.req.url));
+        return jsonApiResponse(c, 201, JSON.stringify(resourceDocument(resource)), {
+          Location: resource.links!.self,
+        });
+      },
+    )
+    .get("/", jsonApiQuery(listStockQuery), async (c) => {
+      const q = c.req.valid("query");
       const { number, size } = q.page;
       const sort = q.sort[0] ?? { field: "last_updated", descending: false };
       const include = q.include.includes("product");
@@ -114,8 +116,8 @@ export function inventoryRoutes(options: InventoryRoutesOptions): Hono<AppEnv> {
       );
     })
     .all("/", methodNotAllowed(["GET", "POST"]))
-    .get("/:product_id", async (c) => {
-      const q = parseQuery(c, singleStockQuery);
+    .get("/:product_id", jsonApiQuery(singleStockQuery), async (c) => {
+      const q = c.req.valid("query");
       const include = q.include.includes("product");
       const { record, product } = await service.get(
         productId(c.req.param("product_id")),
@@ -133,37 +135,39 @@ export function inventoryRoutes(options: InventoryRoutesOptions): Hono<AppEnv> {
         ),
       );
     })
-    .patch("/:product_id", async (c) => {
-      parseQuery(c, noQuery);
-      const raw = c.req.param("product_id");
-      const input = await readResource(c, {
+    .patch(
+      "/:product_id",
+      jsonApiQuery(noQuery),
+      jsonApiDocument({
         type: "inventory",
-        id: raw,
         attributes: updateStockAttributes,
-      });
-      const { quantity_delta, quantity } = input.attributes;
-      let record;
-      try {
-        record = await service.change(
-          productId(raw),
-          quantity_delta !== undefined ? { delta: quantity_delta } : { quantity: quantity! },
-          context(c),
-          // Validated by the idempotency middleware; recorded with the change itself.
-          c.req.header(IDEMPOTENCY_HEADER),
+        idParam: "product_id",
+      }),
+      async (c) => {
+        const raw = c.req.param("product_id");
+        const { quantity_delta, quantity } = c.req.valid("json").attributes;
+        let record;
+        try {
+          record = await service.change(
+            productId(raw),
+            quantity_delta !== undefined ? { delta: quantity_delta } : { quantity: quantity! },
+            context(c),
+            // Validated by the idempotency middleware; recorded with the change itself.
+            c.req.header(IDEMPOTENCY_HEADER),
+          );
+        } catch (err) {
+          if (err instanceof InsufficientStockError) options.onInsufficientStock?.();
+          throw err;
+        }
+        options.onAdjusted?.(quantity_delta !== undefined ? "delta" : "set");
+        return jsonApiResponse(
+          c,
+          200,
+          JSON.stringify(resourceDocument(stockResource(record, serialize(c.req.url)))),
         );
-      } catch (err) {
-        if (err instanceof InsufficientStockError) options.onInsufficientStock?.();
-        throw err;
-      }
-      options.onAdjusted?.(quantity_delta !== undefined ? "delta" : "set");
-      return jsonApiResponse(
-        c,
-        200,
-        JSON.stringify(resourceDocument(stockResource(record, serialize(c.req.url)))),
-      );
-    })
-    .delete("/:product_id", async (c) => {
-      parseQuery(c, noQuery);
+      },
+    )
+    .delete("/:product_id", jsonApiQuery(noQuery), async (c) => {
       await service.delete(productId(c.req.param("product_id")), context(c));
       return respond(c, 204, null, null);
     })

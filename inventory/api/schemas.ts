@@ -3,7 +3,6 @@ import { integerParam, type QuerySpec } from "@stockroom/http";
 import { MAX_QUANTITY } from "../domain/stock.ts";
 
 import { UUID_PATTERN } from "@stockroom/kernel";
-export { isUuid } from "@stockroom/kernel";
 
 function integer(min: number, max: number) {
   return z.number({
@@ -44,5 +43,3 @@ export const singleStockQuery: QuerySpec = {
   fields: { inventory: STOCK_FIELDS },
   includable: ["product"],
 };
-
-export const noQuery: QuerySpec = {};

@@ -3,19 +3,21 @@ import {
   ApiError,
   type AppEnv,
   collectionDocument,
+  jsonApiDocument,
+  jsonApiQuery,
   jsonApiResponse,
   methodNotAllowed,
-  parseQuery,
-  readResource,
+  noQuery,
   resourceDocument,
   respond,
+  uuidParam,
 } from "@stockroom/http";
+import { isUuid } from "@stockroom/kernel";
 import type { ProductService } from "../application/product_service.ts";
-import { isUuid, type ProductSortField } from "../domain/product.ts";
+import type { ProductSortField } from "../domain/product.ts";
 import {
   createProductAttributes,
   listProductsQuery,
-  noQuery,
   singleProductQuery,
   updateProductAttributes,
 } from "./schemas.ts";
@@ -32,10 +34,7 @@ function origin(url: string): string {
 
 /** A malformed id can name no product: 404 without touching the store. */
 function productId(id: string): string {
-  if (!isUuid(id)) {
-    throw new ApiError(404, { code: "product_not_found", detail: `Product ${id} not found` });
-  }
-  return id.toLowerCase();
+  return uuidParam(id, { code: "product_not_found", detail: `Product ${id} not found` });
 }
 
 export interface ProductRoutesOptions {
@@ -48,30 +47,31 @@ export function productRoutes(
   options: ProductRoutesOptions = {},
 ): Hono<AppEnv> {
   return new Hono<AppEnv>()
-    .post("/", async (c) => {
-      parseQuery(c, noQuery);
-      const input = await readResource(c, {
-        type: "products",
-        attributes: createProductAttributes,
-      });
-      if (input.id !== undefined && !isUuid(input.id)) {
-        throw new ApiError(422, {
-          code: "invalid_id",
-          detail: "A client-supplied id must be a UUID",
-          source: { pointer: "/data/id" },
+    .post(
+      "/",
+      jsonApiQuery(noQuery),
+      jsonApiDocument({ type: "products", attributes: createProductAttributes }),
+      async (c) => {
+        const input = c.req.valid("json");
+        if (input.id !== undefined && !isUuid(input.id)) {
+          throw new ApiError(422, {
+            code: "invalid_id",
+            detail: "A client-supplied id must be a UUID",
+            source: { pointer: "/data/id" },
+          });
+        }
+        const product = await service.create(
+          { ...input.attributes, id: input.id },
+          c.get("logger"),
+        );
+        const resource = productResource(product, origin(c.req.url));
+        return jsonApiResponse(c, 201, JSON.stringify(resourceDocument(resource)), {
+          Location: resource.links!.self,
         });
-      }
-      const product = await service.create(
-        { ...input.attributes, id: input.id },
-        c.get("logger"),
-      );
-      const resource = productResource(product, origin(c.req.url));
-      return jsonApiResponse(c, 201, JSON.stringify(resourceDocument(resource)), {
-        Location: resource.links!.self,
-      });
-    })
-    .get("/", async (c) => {
-      const q = parseQuery(c, listProductsQuery);
+      },
+    )
+    .get("/", jsonApiQuery(listProductsQuery), async (c) => {
+      const q = c.req.valid("query");
       const { number, size } = q.page;
       const page = await service.list({
         offset: (number - 1) * size,
@@ -90,8 +90,8 @@ export function productRoutes(
       );
     })
     .all("/", methodNotAllowed(["GET", "POST"]))
-    .get("/:id", async (c) => {
-      const q = parseQuery(c, singleProductQuery);
+    .get("/:id", jsonApiQuery(singleProductQuery), async (c) => {
+      const q = c.req.valid("query");
       const { product, cached } = await service.get(productId(c.req.param("id")));
       options.onCacheResult?.(cached);
       const base = origin(c.req.url);
@@ -100,23 +100,25 @@ export function productRoutes(
         : productDocumentJson(product, base);
       return jsonApiResponse(c, 200, json, { "X-Cache": cached ? "HIT" : "MISS" });
     })
-    .patch("/:id", async (c) => {
-      parseQuery(c, noQuery);
-      const id = c.req.param("id");
-      const input = await readResource(c, {
-        type: "products",
-        id,
-        attributes: updateProductAttributes,
-      });
-      const product = await service.update(productId(id), input.attributes, c.get("logger"));
-      return jsonApiResponse(
-        c,
-        200,
-        JSON.stringify(resourceDocument(productResource(product, origin(c.req.url)))),
-      );
-    })
-    .delete("/:id", async (c) => {
-      parseQuery(c, noQuery);
+    .patch(
+      "/:id",
+      jsonApiQuery(noQuery),
+      jsonApiDocument({ type: "products", attributes: updateProductAttributes, idParam: "id" }),
+      async (c) => {
+        const { attributes } = c.req.valid("json");
+        const product = await service.update(
+          productId(c.req.param("id")),
+          attributes,
+          c.get("logger"),
+        );
+        return jsonApiResponse(
+          c,
+          200,
+          JSON.stringify(resourceDocument(productResource(product, origin(c.req.url)))),
+        );
+      },
+    )
+    .delete("/:id", jsonApiQuery(noQuery), async (c) => {
       await service.delete(productId(c.req.param("id")), c.get("logger"));
       return respond(c, 204, null, null);
     })

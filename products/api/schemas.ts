@@ -49,4 +49,3 @@ export const listProductsQuery: QuerySpec = {
 };
 
 export const singleProductQuery: QuerySpec = { fields: { products: PRODUCT_FIELDS } };
-export const noQuery: QuerySpec = {};
