@@ -207,6 +207,14 @@ Deno.test("jsonApiDocument() separates 400, 409 and 422", async () => {
     ['{"data":{"type":"others","attributes":{"n":1}}}', 409, "/data/type"],
     ['{"data":{"type":"things","attributes":{"n":"1"}}}', 422, "/data/attributes/n"],
     ['{"data":{"type":"things","attributes":{"n":1,"a/b":2}}}', 422, "/data/attributes/a~1b"],
+    // A `__proto__` key is a key like any other: refused in attributes, never a way in elsewhere.
+    [
+      '{"data":{"type":"things","attributes":{"n":1,"__proto__":""}}}',
+      422,
+      "/data/attributes/__proto__",
+    ],
+    ['{"data":{"type":"things","__proto__":{"attributes":{"n":1}}}}', 422, "/data/attributes/n"],
+    ['{"__proto__":{"data":{"type":"things","attributes":{"n":1}}}}', 400, "/data"],
     [
       '{"data":{"type":"things","attributes":{"n":1},"relationships":{}}}',
       422,

@@ -60,24 +60,40 @@ function queryErrors(error: z.core.$ZodError): ApiErrorItem[] {
   });
 }
 
+const ATTRIBUTES_NOT_OBJECT = "data.attributes must be an object";
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
 /**
  * The document in stages, each run only once the one before passed, so the first failing stage
  * alone decides the status: shape (400), type (409), id and attributes shapes (400), no
  * relationships (422), then the attributes themselves (422).
+ *
+ * Every stage names the same four members of `data` and strips anything else: a stage that kept
+ * unknown keys would copy them by assignment, and a `__proto__` key would then become the copy's
+ * prototype instead of a key the attributes schema refuses. The attributes object itself is
+ * passed on as sent, so the last stage sees exactly the client's keys.
  */
 function documentSchema<S extends z.ZodType>(spec: DocumentSpec<S>) {
-  type Doc = { data: Record<string, unknown> };
-  const stage = <T extends z.ZodRawShape>(shape: T) =>
-    z.looseObject({
-      data: z.looseObject(shape, { error: "The document must have a data object" }),
+  type Doc = { data: { type: string; id?: unknown; attributes?: unknown } };
+  const member: Record<"type" | "id" | "attributes" | "relationships", z.ZodType> = {
+    type: z.string({ error: "data.type must be a string" }),
+    id: z.unknown().optional(),
+    attributes: z.unknown().optional(),
+    relationships: z.unknown().optional(),
+  };
+  const stage = (overrides: Partial<typeof member>) =>
+    z.object({
+      data: z.object({ ...member, ...overrides }, {
+        error: "The document must have a data object",
+      }),
     }, { error: "The request body must be a JSON object" }) as unknown as z.ZodType<Doc, Doc>;
-  return stage({ type: z.string({ error: "data.type must be a string" }) })
+  return stage({})
     .pipe(stage({ type: z.literal(spec.type, { error: `data.type must be "${spec.type}"` }) }))
     .pipe(stage({
       id: z.string({ error: "data.id must be a string" }).optional(),
-      attributes: z.record(z.string(), z.unknown(), {
-        error: "data.attributes must be an object",
-      }).optional(),
+      attributes: z.custom(isObject, { error: ATTRIBUTES_NOT_OBJECT }).optional(),
     }))
     .pipe(stage({ relationships: z.never().optional() }))
     // Absent attributes are validated as `{}`: a PATCH may change nothing, a POST may not.
@@ -110,7 +126,7 @@ function documentErrors(type: string, error: z.core.$ZodError): ApiError {
     });
   }
   const structural = first.path.length < 2 || at === "/data/type" || at === "/data/id" ||
-    (at === "/data/attributes" && first.code === "invalid_type");
+    (at === "/data/attributes" && first.message === ATTRIBUTES_NOT_OBJECT);
   if (structural) {
     return new ApiError(400, {
       code: "invalid_document",

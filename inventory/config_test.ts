@@ -53,7 +53,6 @@ Deno.test("inventoryConfig() lets inventory run on Deno Deploy without a databas
     DENO_DEPLOYMENT_ID: "abc",
     API_KEY: "a-long-enough-secret-key",
   });
-  assert.equal(config.production, true);
   assert.equal(config.onDeploy, true);
   assert.equal(config.mongodbUrl, undefined);
 });

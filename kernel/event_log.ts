@@ -7,6 +7,3 @@ export interface EventLog {
   warn(fields: Record<string, unknown>, message: string): void;
   error(fields: Record<string, unknown>, message: string): void;
 }
-
-/** An event log that drops everything, for code paths that have no request to log for. */
-export const silentLog: EventLog = { info() {}, warn() {}, error() {} };

@@ -12,7 +12,6 @@ Deno.test("productsConfig() applies the documented defaults", () => {
   assert.equal(config.logLevel, "info");
   assert.equal(config.databaseUrl, undefined);
   assert.equal(config.upstash, undefined);
-  assert.equal(config.production, false);
 });
 
 Deno.test("productsConfig() reads every variable and ignores other services' ones", () => {
@@ -68,7 +67,7 @@ Deno.test("productsConfig() names the variable in one line when a value is inval
 Deno.test("productsConfig() treats empty values as unset and requires a key only in production", () => {
   assert.equal(productsConfig({ PORT: "", API_KEY: "" }).port, 8001);
   const prod = productsConfig({ DENO_ENV: "production", API_KEY: "production-secret-123" });
-  assert.equal(prod.production, true);
+  assert.equal(prod.usingDevApiKey, false);
   assert.equal(prod.apiKey, "production-secret-123");
 });
 

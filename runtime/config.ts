@@ -29,8 +29,6 @@ export const optionalUrl = (protocol: RegExp) => z.url({ protocol }).optional();
 /** What every service's configuration holds. */
 export interface CommonConfig {
   port: number;
-  /** DENO_ENV=production, or running on Deno Deploy. */
-  production: boolean;
   /** Running on Deno Deploy (read-only file system, managed KV). */
   onDeploy: boolean;
   apiKey: string;
@@ -67,7 +65,6 @@ export function parseEnv<S extends typeof commonEnv & z.ZodRawShape>(
     env: result.data,
     common: {
       port: e.PORT ?? defaultPort,
-      production,
       onDeploy,
       apiKey: e.API_KEY ?? DEV_API_KEY,
       usingDevApiKey: !e.API_KEY,

@@ -10,8 +10,13 @@ interface MediaRange {
   params: string[];
 }
 
+/** Splits on `separator` outside double-quoted strings (a profile URI may contain `;` or `,`). */
+function splitUnquoted(value: string, separator: ";" | ","): string[] {
+  return value.match(separator === ";" ? /(?:[^;"]|"[^"]*"?)+/g : /(?:[^,"]|"[^"]*"?)+/g) ?? [];
+}
+
 function parseMediaRange(value: string): MediaRange {
-  const [type = "", ...params] = value.split(";").map((part) => part.trim());
+  const [type = "", ...params] = splitUnquoted(value, ";").map((part) => part.trim());
   return {
     type: type.toLowerCase(),
     params: params.filter(Boolean).map((p) => p.split("=")[0]!.trim().toLowerCase()),
@@ -47,7 +52,7 @@ export function jsonApiContentNegotiation(): MiddlewareHandler<AppEnv> {
     }
     const accept = c.req.header("Accept");
     if (accept) {
-      const jsonApiRanges = accept.split(",").map(parseMediaRange).filter((r) =>
+      const jsonApiRanges = splitUnquoted(accept, ",").map(parseMediaRange).filter((r) =>
         r.type === JSONAPI_MEDIA_TYPE
       );
       if (

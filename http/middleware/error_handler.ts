@@ -1,5 +1,4 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
-import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../env.ts";
 import type { DomainError, DomainErrorKind } from "@stockroom/kernel";
 import { ApiError } from "../api_error.ts";
@@ -15,7 +14,8 @@ const KIND_STATUS: Record<DomainErrorKind, number> = {
 
 function isDomainError(err: unknown): err is DomainError {
   return err instanceof Error && typeof (err as DomainError).kind === "string" &&
-    (err as DomainError).kind in KIND_STATUS && typeof (err as DomainError).code === "string";
+    Object.hasOwn(KIND_STATUS, (err as DomainError).kind) &&
+    typeof (err as DomainError).code === "string";
 }
 
 function render(c: Context<AppEnv>, error: ApiError): Response {
@@ -36,9 +36,6 @@ export function toApiError(err: unknown, requestId: string): ApiError {
       detail: err.message,
       ...(err.meta ? { meta: err.meta } : {}),
     });
-  }
-  if (err instanceof HTTPException && err.status === 413) {
-    return new ApiError(413, { code: "body_too_large", detail: "The request body is over 1 MiB" });
   }
   return new ApiError(500, {
     code: "internal_error",

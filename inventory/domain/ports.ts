@@ -45,7 +45,7 @@ export interface CatalogProduct {
 }
 
 export interface ProductCatalog {
-  /** null when products answers 404; throws ProductCatalogUnavailableError after the retry budget. */
+  /** null when products answers 404; throws DependencyUnavailableError after the retry budget. */
   find(productId: string, requestId: string): Promise<CatalogProduct | null>;
   /** Throws when the products service does not answer its liveness probe. */
   ping(): Promise<void>;
