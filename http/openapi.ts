@@ -1,7 +1,28 @@
-import { z } from "zod";
+import type { z } from "zod";
 import { statusTitle } from "./api_error.ts";
-import { JSONAPI_MEDIA_TYPE } from "./jsonapi.ts";
 import { MAX_PAGE_SIZE, type QuerySpec } from "./query.ts";
+import {
+  headerComponents,
+  jsonApiContent,
+  requestResource,
+  type ResourceDoc,
+  resourceDocumentSchema,
+  type Schema,
+  schemaComponents,
+  schemaOf,
+} from "./openapi_schemas.ts";
+
+export type { ResourceDoc } from "./openapi_schemas.ts";
+
+/** A response header an operation sends. */
+export interface HeaderDoc {
+  name: string;
+  description: string;
+  /** JSON Schema of the value; a string by default. */
+  schema?: Record<string, unknown>;
+  /** Sent on every such response (default false: only sometimes). */
+  required?: boolean;
+}
 
 /** One operation, described from the same zod schemas and query spec the route validates with. */
 export interface OperationDoc {
@@ -17,18 +38,25 @@ export interface OperationDoc {
   headers?: { name: string; description: string }[];
   success: {
     status: 200 | 201 | 204;
-    /** The resource type and zod schema of its attributes, for 200/201. */
-    resource?: { type: string; attributes: z.ZodType; collection?: boolean };
+    /** The resource of a 200/201 JSON:API document. */
+    resource?: ResourceDoc;
+    /** Any other body: media type → JSON Schema (health, metrics, the document itself). */
+    content?: Record<string, Schema>;
+    /** Headers of the success response besides X-Request-ID (and Location on a 201). */
+    headers?: HeaderDoc[];
+    /** Other statuses answered with the success body (readiness: 503 when not ready). */
+    also?: number[];
   };
-  /** Error statuses this operation can answer (401, 500 and 503 are added for every one). */
+  /**
+   * Error statuses this operation can answer with a JSON:API error document. The shared stack's
+   * are added: 500 for every one; 401 and 406 behind the API key; 413 for POST, PATCH and DELETE
+   * (the body limit); 400 and 415 for POST and PATCH (the body reader, content negotiation).
+   */
   errors: number[];
+  /** Headers any response below 500 may carry (an idempotent replay's marker). */
+  responseHeaders?: HeaderDoc[];
   /** Open routes need no API key. */
   open?: boolean;
-}
-
-function schemaOf(type: z.ZodType, io: "input" | "output"): Record<string, unknown> {
-  const { $schema: _, ...schema } = z.toJSONSchema(type, { io, unrepresentable: "any" });
-  return schema;
 }
 
 function queryParameters(spec: QuerySpec | undefined): Record<string, unknown>[] {
@@ -67,54 +95,69 @@ function queryParameters(spec: QuerySpec | undefined): Record<string, unknown>[]
   return params;
 }
 
-function resourceSchema(type: string, attributes: z.ZodType, io: "input" | "output", id: boolean) {
-  return {
-    type: "object",
-    required: id ? ["type", "id"] : ["type"],
-    properties: {
-      type: { const: type },
-      id: { type: "string", format: "uuid" },
-      attributes: schemaOf(attributes, io),
-      ...(io === "output" ? { relationships: { type: "object" }, links: { type: "object" } } : {}),
-    },
-  };
+function headerObjects(headers: HeaderDoc[] = []): Schema {
+  return Object.fromEntries(headers.map((h) => [h.name, {
+    description: h.description,
+    required: h.required ?? false,
+    schema: h.schema ?? { type: "string" },
+  }]));
 }
 
-const jsonApi = (schema: unknown) => ({ content: { [JSONAPI_MEDIA_TYPE]: { schema } } });
+const requestIdHeader = { "X-Request-ID": { $ref: "#/components/headers/RequestId" } };
 
-function operationObject(op: OperationDoc): Record<string, unknown> {
-  const responses: Record<string, unknown> = {};
-  const { status, resource } = op.success;
-  if (status === 204 || !resource) {
-    responses[String(status)] = { description: status === 204 ? "No Content" : "OK" };
-  } else {
-    const data = resourceSchema(resource.type, resource.attributes, "output", true);
-    responses[String(status)] = {
-      description: status === 201 ? "Created" : "OK",
-      ...(status === 201
-        ? { headers: { Location: { schema: { type: "string" }, description: "The new resource" } } }
-        : {}),
-      ...jsonApi({
-        type: "object",
-        required: ["data"],
-        properties: {
-          data: resource.collection ? { type: "array", items: data } : data,
-          included: { type: "array", items: { type: "object" } },
-          links: { type: "object" },
-          meta: { type: "object" },
-        },
-      }),
-    };
-  }
+/** The document of a success: a resource document, or the operation's own content. */
+function successContent(op: OperationDoc): Schema | undefined {
+  const { resource, content } = op.success;
+  if (content) return content;
+  if (!resource) return undefined;
+  const sparse = op.query?.fields?.[resource.type] !== undefined;
+  const includedTypes = op.query?.includable?.flatMap((path) => {
+    const type = resource.relationships?.[path];
+    return type ? [type] : [];
+  });
+  return jsonApiContent(resourceDocumentSchema(resource, { sparse, includedTypes }));
+}
+
+/** Every status the operation can answer with a JSON:API error document, in order. */
+function errorStatuses(op: OperationDoc): number[] {
   const errors = new Set(op.errors);
-  if (!op.open) errors.add(401);
   errors.add(500);
-  for (const code of [...errors].sort()) {
+  if (!op.open) [401, 406].forEach((s) => errors.add(s));
+  if (op.method !== "get") errors.add(413);
+  if (op.method === "post" || op.method === "patch") [400, 415].forEach((s) => errors.add(s));
+  for (const status of op.success.also ?? []) errors.delete(status);
+  return [...errors].sort((a, b) => a - b);
+}
+
+function responsesObject(op: OperationDoc): Schema {
+  const { status, also = [] } = op.success;
+  const content = successContent(op);
+  const responses: Schema = {};
+  const successHeaders = {
+    ...requestIdHeader,
+    ...(status === 201 ? { Location: { $ref: "#/components/headers/Location" } } : {}),
+    ...headerObjects(op.success.headers),
+    ...headerObjects(op.responseHeaders),
+  };
+  responses[String(status)] = {
+    description: status === 204 ? "No Content" : status === 201 ? "Created" : "OK",
+    headers: successHeaders,
+    ...(content && status !== 204 ? { content } : {}),
+  };
+  for (const code of also) {
+    responses[String(code)] = { description: statusTitle(code), headers: requestIdHeader, content };
+  }
+  for (const code of errorStatuses(op)) {
     responses[String(code)] = {
       description: statusTitle(code),
-      ...jsonApi({ $ref: "#/components/schemas/Errors" }),
+      headers: { ...requestIdHeader, ...(code < 500 ? headerObjects(op.responseHeaders) : {}) },
+      content: jsonApiContent({ $ref: "#/components/schemas/Errors" }),
     };
   }
+  return Object.fromEntries(Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b)));
+}
+
+function operationObject(op: OperationDoc): Record<string, unknown> {
   const pathParams = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
     name: m[1],
     in: "path",
@@ -140,23 +183,18 @@ function operationObject(op: OperationDoc): Record<string, unknown> {
       ? {
         requestBody: {
           required: true,
-          ...jsonApi({
+          content: jsonApiContent({
             type: "object",
             required: ["data"],
             properties: {
-              data: resourceSchema(
-                op.body.type,
-                op.body.attributes,
-                "input",
-                op.body.id === "required",
-              ),
+              data: requestResource(op.body.type, op.body.attributes, op.body.id === "required"),
             },
           }),
         },
       }
       : {}),
     ...(op.open ? { security: [] } : {}),
-    responses,
+    responses: responsesObject(op),
   };
 }
 
@@ -184,85 +222,53 @@ export function openApiDocument(
       securitySchemes: {
         apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
       },
-      schemas: {
-        Errors: {
-          type: "object",
-          required: ["errors"],
-          properties: {
-            errors: {
-              type: "array",
-              items: {
-                type: "object",
-                required: ["status", "code", "title", "detail"],
-                properties: {
-                  status: { type: "string" },
-                  code: { type: "string" },
-                  title: { type: "string" },
-                  detail: { type: "string" },
-                  source: {
-                    type: "object",
-                    properties: {
-                      pointer: { type: "string" },
-                      parameter: { type: "string" },
-                      header: { type: "string" },
-                    },
-                  },
-                  meta: { type: "object" },
-                },
-              },
-            },
-          },
-        },
-      },
+      headers: structuredClone(headerComponents),
+      schemas: structuredClone(schemaComponents),
     },
   };
 }
 
+const schema = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
 /** Operations every service serves: health, the document itself and its docs page. */
 export function commonOperations(): OperationDoc[] {
+  const open = { method: "get" as const, tag: "operations", errors: [] as number[], open: true };
   return [
     {
-      method: "get",
+      ...open,
       path: "/health",
       summary: "Liveness (no dependency calls)",
-      tag: "operations",
-      success: { status: 200 },
-      errors: [],
-      open: true,
+      success: { status: 200, content: jsonApiContent(schema("Liveness")) },
     },
     {
-      method: "get",
+      ...open,
       path: "/health/ready",
-      summary: "Readiness: each dependency's state in meta",
-      tag: "operations",
-      success: { status: 200 },
-      errors: [503],
-      open: true,
+      summary: "Readiness: each dependency's state in meta (503 when not ready)",
+      success: { status: 200, content: jsonApiContent(schema("Readiness")), also: [503] },
     },
     {
-      method: "get",
+      ...open,
       path: "/openapi.json",
       summary: "This OpenAPI 3.1 document",
-      tag: "operations",
-      success: { status: 200 },
-      errors: [],
-      open: true,
+      success: {
+        status: 200,
+        content: {
+          "application/json": { schema: { type: "object", required: ["openapi", "paths"] } },
+        },
+      },
     },
     {
-      method: "get",
+      ...open,
       path: "/docs",
       summary: "Interactive API documentation",
-      tag: "operations",
-      success: { status: 200 },
-      errors: [],
-      open: true,
+      success: { status: 200, content: { "text/html": { schema: { type: "string" } } } },
     },
     {
       method: "get",
       path: "/metrics",
       summary: "Prometheus metrics (text exposition format)",
       tag: "operations",
-      success: { status: 200 },
+      success: { status: 200, content: { "text/plain": { schema: { type: "string" } } } },
       errors: [],
     },
   ];

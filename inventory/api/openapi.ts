@@ -1,5 +1,10 @@
 import { z } from "zod";
-import { commonOperations, openApiDocument, type OperationDoc } from "@stockroom/http";
+import {
+  commonOperations,
+  type HeaderDoc,
+  openApiDocument,
+  type OperationDoc,
+} from "@stockroom/http";
 import {
   createStockAttributes,
   listStockQuery,
@@ -8,11 +13,21 @@ import {
 } from "./schemas.ts";
 
 const stockOutput = createStockAttributes.extend({ last_updated: z.iso.datetime() });
-const resource = { type: "inventory", attributes: stockOutput };
+const resource = {
+  type: "inventory",
+  attributes: stockOutput,
+  relationships: { product: "products" },
+};
 const idempotencyKey = {
   name: "Idempotency-Key",
   description: "Retry-safe writes: the same key and body within 24 h replay the first answer " +
     "(Idempotent-Replayed: true); the same key with another body is a 422",
+};
+const replayed: HeaderDoc = {
+  name: "Idempotent-Replayed",
+  description: "true when this is the stored answer to an earlier request with the same " +
+    "Idempotency-Key (any status below 500 is stored and replayed)",
+  schema: { type: "string", enum: ["true"] },
 };
 
 export const inventoryOperations: OperationDoc[] = [
@@ -26,6 +41,7 @@ export const inventoryOperations: OperationDoc[] = [
     tag: "inventory",
     body: { type: "inventory", attributes: createStockAttributes, id: "optional" },
     headers: [idempotencyKey],
+    responseHeaders: [replayed],
     success: { status: 201, resource },
     errors: [400, 406, 409, 413, 415, 422, 503],
   },
@@ -55,6 +71,7 @@ export const inventoryOperations: OperationDoc[] = [
     tag: "inventory",
     body: { type: "inventory", attributes: updateStockAttributes, id: "required" },
     headers: [idempotencyKey],
+    responseHeaders: [replayed],
     success: { status: 200, resource },
     errors: [400, 404, 406, 409, 413, 415, 422, 503],
   },

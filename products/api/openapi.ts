@@ -41,7 +41,16 @@ export const productOperations: OperationDoc[] = [
     summary: "Read a product (read-through cache; X-Cache: HIT or MISS)",
     tag: "products",
     query: singleProductQuery,
-    success: { status: 200, resource },
+    success: {
+      status: 200,
+      resource,
+      headers: [{
+        name: "X-Cache",
+        description: "HIT when the read-through cache answered, MISS when the database did",
+        schema: { type: "string", enum: ["HIT", "MISS"] },
+        required: true,
+      }],
+    },
     errors: [400, 404, 406, 503],
   },
   {

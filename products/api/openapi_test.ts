@@ -36,3 +36,19 @@ Deno.test("productsOpenApi takes its attribute schemas from the validating zod s
   assert.equal(attributes.additionalProperties, false);
   assert.equal(attributes.properties.price.maximum, 99_999_999.99);
 });
+
+Deno.test("productsOpenApi requires response attributes only where no sparse fieldset drops them", () => {
+  const paths = productsOpenApi.paths as Record<string, Record<string, any>>;
+  const data = (op: any, status: string) => {
+    const schema = op.responses[status].content["application/vnd.api+json"].schema;
+    return schema.properties.data.items ?? schema.properties.data;
+  };
+  const all = ["name", "description", "price", "created_at", "updated_at"];
+  assert.equal(data(paths["/products"]!.get, "200").properties.attributes.required, undefined);
+  assert.equal(data(paths["/products/{id}"]!.get, "200").properties.attributes.required, undefined);
+  assert.deepEqual(data(paths["/products"]!.post, "201").properties.attributes.required, all);
+  assert.deepEqual(data(paths["/products/{id}"]!.patch, "200").properties.attributes.required, all);
+  assert.equal(paths["/products/{id}"]!.get.responses["200"].headers["X-Cache"].required, true);
+  assert.ok(paths["/products"]!.post.responses["201"].headers.Location);
+  assert.equal(paths["/products/{id}"]!.delete.responses["204"].content, undefined);
+});
