@@ -1,9 +1,16 @@
 /**
  * `deno task bench`: each service against its ceiling, side by side, on this machine.
  *
- * For every figure the service and its ceiling run ALTERNATELY (the order flips each round), at
- * least three rounds, and the figure is the median of the per-round ratios: on a shared, noisy
- * machine only ratios measured next to each other mean anything.
+ * For every figure the service and its ceiling run ALTERNATELY (the order flips each round), five
+ * rounds by default, and the figure is the median of the per-round ratios: on a shared, noisy
+ * machine only ratios measured next to each other mean anything. wrk runs with one thread, so on a
+ * two-core machine the server and the load generator each have a core.
+ *
+ * Next to req/s, every throughput run reports CPU time per request: utime + stime of the serving
+ * process (from /proc/<pid>/stat, in CLK_TCK ticks) read just before and just after the measured
+ * run (after the warm-up), divided by the requests wrk completed in it. CPU per request does not
+ * depend on how much of the core the server got, so it is the steadier figure when other work
+ * competes for the machine. The pid is checked to hold the port's listening socket.
  *
  *   P1  cached GET /products/{id}, whole stack (API key, request id, JSON:API, access log) vs a bare
  *       Deno.serve returning the same bytes; Upstash (gateway on real Redis) and embedded LRU.
@@ -14,27 +21,32 @@
  *   P4  POST /inventory latency (it calls products; every request a fresh product) vs cached
  *       GET /products/{id} latency at the same concurrency.
  *   P5  cold start, spawn to first 200 on /health, vs a tiny Deno.serve script.
- *   P6  RSS (VmRSS) idle and after load.
+ *   P6  RSS (VmRSS) idle and after load; embedded products idle after its first start (new data
+ *       dir), after a restart (data dir exists) and started as `deno task dev` does (--watch).
  *
- * Settings (environment): BENCH_ROUNDS (3), BENCH_DURATION (5 s), BENCH_WARMUP (2 s),
- * BENCH_THREADS (2), BENCH_CONNECTIONS (50), BENCH_P4_CONNECTIONS (10), BENCH_COLD_RUNS (5),
+ * Settings (environment): BENCH_ROUNDS (5), BENCH_DURATION (10 s), BENCH_WARMUP (2 s),
+ * BENCH_THREADS (1), BENCH_CONNECTIONS (50), BENCH_P4_CONNECTIONS (10), BENCH_COLD_RUNS (5),
  * BENCH_ONLY (e.g. "P1,P3"; P6 rows come with the runs they follow), BENCH_RESULTS (output path,
  * default bench/RESULTS.md).
  */
 import {
   BENCH_API_KEY,
+  clkTck,
+  cpuTicks,
   freePort,
   liveCount,
   makeTempDir,
   type Proc,
   REPO,
   rssMb,
+  servingPids,
   sleep,
   spawnDeno,
   type SpawnOptions,
   startDeno,
   stopAll,
   tailLog,
+  treeRssMb,
   waitHealthy,
 } from "./lib/procs.ts";
 import {
@@ -66,10 +78,10 @@ function envInt(name: string, fallback: number): number {
 }
 
 const S = {
-  rounds: Math.max(1, Math.round(envInt("BENCH_ROUNDS", 3))),
-  durationS: envInt("BENCH_DURATION", 5),
+  rounds: Math.max(1, Math.round(envInt("BENCH_ROUNDS", 5))),
+  durationS: envInt("BENCH_DURATION", 10),
   warmupS: envInt("BENCH_WARMUP", 2),
-  threads: Math.round(envInt("BENCH_THREADS", 2)),
+  threads: Math.round(envInt("BENCH_THREADS", 1)),
   connections: Math.round(envInt("BENCH_CONNECTIONS", 50)),
   p4Connections: Math.round(envInt("BENCH_P4_CONNECTIONS", 10)),
   coldRuns: Math.round(envInt("BENCH_COLD_RUNS", 5)),
@@ -153,24 +165,79 @@ interface LoadTarget {
   connections: number;
   /** Told how the run went (for id-walking offsets). */
   after?: (r: WrkResult) => void;
-  /** The process behind `url`: named in the error if it died. */
-  proc?: Proc;
+  /**
+   * The process behind `url`: its CPU time is measured around every measured run, and it is
+   * named in the error if it died.
+   */
+  proc: Proc;
+  /** Other processes the requests go through: CPU per request reported for information. */
+  others?: Proc[];
+}
+
+/** A measured run: wrk's figures plus CPU time per request of the processes behind it. */
+interface Measured extends WrkResult {
+  /** utime + stime of the target's process (tree) during the measured run, in clock ticks. */
+  ticks: number;
+  /** CPU µs per request wrk completed. */
+  cpuUs: number;
+  /** The same for `others`, by process name. */
+  othersUs: Record<string, number>;
 }
 
 let wrk = "wrk";
 let scratch = "/tmp";
+let usPerTick = 10_000;
+/** Every process whose CPU time was measured: name → pids of its tree (for the notes). */
+const measuredTrees = new Map<string, { pid: number; tree: number[] }>();
 
-async function load(target: LoadTarget): Promise<WrkResult> {
-  const base = { threads: S.threads, connections: target.connections, url: target.url };
-  const once = async (durationS: number) => {
+/** The pids whose CPU time stands for `proc`: its tree, once checked to hold its port. */
+function cpuPids(proc: Proc): number[] {
+  const { serving, tree } = servingPids(proc);
+  if (!serving.includes(proc.pid)) {
+    log(`${proc.name}: pid ${proc.pid} does not hold port ${proc.port}; ${serving} does`);
+  }
+  measuredTrees.set(proc.name, { pid: proc.pid, tree });
+  return tree;
+}
+
+function treeTicks(pids: number[], proc: Proc): number {
+  let sum = 0;
+  for (const pid of pids) {
     try {
-      const result = await runWrk(wrk, scratch, { ...base, script: target.script(), durationS });
+      sum += cpuTicks(pid);
+    } catch (err) {
+      throw new Error(`${proc.name}: pid ${pid} of its tree is gone`, { cause: err });
+    }
+  }
+  return sum;
+}
+
+async function load(target: LoadTarget): Promise<Measured> {
+  const base = { threads: S.threads, connections: target.connections, url: target.url };
+  const procs = [target.proc, ...(target.others ?? [])];
+  const once = async (durationS: number, measure: boolean) => {
+    try {
+      const script = target.script();
+      const pids = measure ? procs.map(cpuPids) : [];
+      // Read just before wrk starts and just after it ends: nothing else happens in between.
+      const before = pids.map((p, i) => treeTicks(p, procs[i]!));
+      const result = await runWrk(wrk, scratch, { ...base, script, durationS });
+      const after = pids.map((p, i) => treeTicks(p, procs[i]!));
       target.after?.(result);
       // wrk counts a dead server as socket errors and carries on: a figure from it means nothing.
-      if (target.proc?.exited()) throw new Error("the target exited");
-      return result;
+      if (target.proc.exited()) throw new Error("the target exited");
+      const ticks = after.map((a, i) => a - before[i]!);
+      const perRequest = (t: number) => (t * usPerTick) / result.requests;
+      return {
+        ...result,
+        ticks: ticks[0] ?? NaN,
+        cpuUs: perRequest(ticks[0] ?? NaN),
+        othersUs: Object.fromEntries(
+          procs.slice(1).map((p, i) => [p.name, perRequest(ticks[i + 1]!)]),
+        ),
+      };
     } catch (err) {
-      if (target.proc?.exited()) {
+      if (target.proc.exited()) {
         throw new Error(
           `${target.proc.name} died during the run; its log ends:\n${await tailLog(target.proc)}`,
           { cause: err },
@@ -179,20 +246,31 @@ async function load(target: LoadTarget): Promise<WrkResult> {
       throw err;
     }
   };
-  if (S.warmupS > 0) await once(S.warmupS);
-  return await once(S.durationS);
+  if (S.warmupS > 0) await once(S.warmupS, false);
+  return await once(S.durationS, true);
 }
 
 interface Pair {
-  service: WrkResult;
-  ceiling: WrkResult;
+  service: Measured;
+  ceiling: Measured;
+}
+
+interface Alternation {
+  pairs: Pair[];
+  /** Load average (1 min) when the rounds began and when they ended. */
+  load: string;
 }
 
 /** Rounds of service and ceiling back to back, the order flipping every round. */
-async function alternate(fig: string, service: LoadTarget, ceiling: LoadTarget): Promise<Pair[]> {
+async function alternate(
+  fig: string,
+  service: LoadTarget,
+  ceiling: LoadTarget,
+): Promise<Alternation> {
   const pairs: Pair[] = [];
+  const loadBefore = (await loadAverage()).split(" ")[0];
   for (let round = 1; round <= S.rounds; round++) {
-    let s: WrkResult, c: WrkResult;
+    let s: Measured, c: Measured;
     if (round % 2 === 1) {
       s = await load(service);
       c = await load(ceiling);
@@ -201,13 +279,13 @@ async function alternate(fig: string, service: LoadTarget, ceiling: LoadTarget):
       s = await load(service);
     }
     pairs.push({ service: s, ceiling: c });
-    log(
-      `${fig} round ${round}: ${service.name} ${fmt.rps(s.rps)} p99 ${fmt.ms(s.p99Ms)}` +
-        `${s.errors ? ` (${s.errors} errors)` : ""} | ${ceiling.name} ${fmt.rps(c.rps)} ` +
-        `p99 ${fmt.ms(c.p99Ms)}${c.errors ? ` (${c.errors} errors)` : ""}`,
-    );
+    const side = (r: Measured) =>
+      `${fmt.rps(r.rps)} ${fmt.us(r.cpuUs)} p99 ${fmt.ms(r.p99Ms)}` +
+      `${r.errors ? ` (${r.errors} errors)` : ""}`;
+    log(`${fig} round ${round}: ${service.name} ${side(s)} | ${ceiling.name} ${side(c)}`);
   }
-  return pairs;
+  const loadAfter = (await loadAverage()).split(" ")[0];
+  return { pairs, load: `${loadBefore} → ${loadAfter}` };
 }
 
 function errorNote(fig: string, pairs: Pair[]): string {
@@ -224,31 +302,66 @@ function errorNote(fig: string, pairs: Pair[]): string {
   return parts.length ? " ⚠" : "";
 }
 
-/** Throughput figure: median of per-round service/ceiling req/s ratios. */
+/** The CPU reading's resolution: one tick against the fewest ticks a measured run counted. */
+function resolution(pairs: Pair[]): string {
+  const fewest = Math.min(...pairs.flatMap((p) => [p.service.ticks, p.ceiling.ticks]));
+  const pct = fewest > 0 ? `${(100 / fewest).toFixed(2)} %` : "n/a";
+  return `CPU resolution ${pct} (fewest ticks in a measured run: ${fewest})`;
+}
+
+/**
+ * Throughput figure: median of per-round service/ceiling req/s ratios; and a second row, CPU time
+ * per request, median of per-round service/ceiling ratios (`cpuTarget`: at most that many times
+ * the ceiling's; without it the row is for information).
+ */
 function throughputRow(
   fig: string,
   what: string,
   stores: string,
-  pairs: Pair[],
+  { pairs, load }: Alternation,
   target: number,
+  cpuTarget?: number,
 ): void {
   const ratios = pairs.map((p) => p.service.rps / p.ceiling.rps);
   const ratio = median(ratios);
+  const note = errorNote(fig, pairs);
   rows.push({
     figure: fig,
     what,
     stores,
-    service: fmt.rps(median(pairs.map((p) => p.service.rps))) + errorNote(fig, pairs),
+    service: fmt.rps(median(pairs.map((p) => p.service.rps))) + note,
     ceiling: fmt.rps(median(pairs.map((p) => p.ceiling.rps))),
     ratio: fmt.ratio(ratio),
     target: `≥ ${target.toFixed(2)}`,
     met: verdict(ratio >= target),
   });
+  const cpuRatios = pairs.map((p) => p.service.cpuUs / p.ceiling.cpuUs);
+  const cpuRatio = median(cpuRatios);
+  rows.push({
+    figure: fig,
+    what: `${what}, CPU per request`,
+    stores,
+    service: fmt.us(median(pairs.map((p) => p.service.cpuUs))) + note,
+    ceiling: fmt.us(median(pairs.map((p) => p.ceiling.cpuUs))),
+    ratio: fmt.ratio(cpuRatio),
+    target: cpuTarget === undefined ? "—" : `≤ ${cpuTarget}×`,
+    met: cpuTarget === undefined ? "—" : verdict(cpuRatio <= cpuTarget),
+  });
+  const fewest = Math.min(...pairs.flatMap((p) => [p.service.ticks, p.ceiling.ticks]));
+  if (!(fewest >= 100)) {
+    notes.push(
+      `${fig} (${stores}): a measured run counted only ${fewest} CPU ticks, so its CPU figure ` +
+        `is good to ${fewest > 0 ? (100 / fewest).toFixed(1) : "?"} % only (< 1 % needs ≥ 100 ` +
+        `ticks: a longer BENCH_DURATION).`,
+    );
+  }
   details.push(
-    `- ${fig} ${what} (${stores}): ` +
+    `- ${fig} ${what} (${stores}; load ${load}; ${resolution(pairs)}): ` +
       pairs.map((p, i) =>
         `round ${i + 1} ${Math.round(p.service.rps)} / ${Math.round(p.ceiling.rps)} req/s = ${
           fmt.ratio(ratios[i]!)
+        }, CPU ${p.service.cpuUs.toFixed(1)} / ${p.ceiling.cpuUs.toFixed(1)} µs/req = ${
+          fmt.ratio(cpuRatios[i]!)
         } (p99 ${fmt.ms(p.service.p99Ms)} / ${fmt.ms(p.ceiling.p99Ms)})`
       ).join("; "),
   );
@@ -273,12 +386,30 @@ const staticTarget = (
 // ---------------------------------------------------------------------------------------------
 // P6 helper
 
-async function settledRss(proc: Proc): Promise<number> {
+/**
+ * Waits for /health/ready (stores open: PGlite's start is done; its very first start, creating the
+ * data directory, can take minutes on a busy machine), then 2 s more. Returns ms to ready.
+ */
+async function settle(proc: Proc, since = performance.now()): Promise<number> {
+  const ready = await waitHealthy(proc, since, 25, "/health/ready", 600_000);
   await sleep(2000);
+  return ready;
+}
+
+async function settledRss(proc: Proc): Promise<number> {
+  await settle(proc);
   return await rssMb(proc.pid);
 }
 
-function rssRow(what: string, stores: string, mb: number, reference: string, targeted: boolean) {
+/** A P6 row: `limitMb` is the target; `targeted` false reports the row for information. */
+function rssRow(
+  what: string,
+  stores: string,
+  mb: number,
+  reference: string,
+  targeted: boolean,
+  limitMb = 100,
+) {
   rows.push({
     figure: "P6",
     what,
@@ -286,10 +417,13 @@ function rssRow(what: string, stores: string, mb: number, reference: string, tar
     service: fmt.mb(mb),
     ceiling: reference,
     ratio: "—",
-    target: targeted ? "≤ 100 MB" : "(≤ 100 MB)",
-    met: targeted ? verdict(mb <= 100) : verdict(mb <= 100, true),
+    target: targeted ? `≤ ${limitMb} MB` : `(≤ ${limitMb} MB)`,
+    met: verdict(mb <= limitMb, !targeted),
   });
 }
+
+/** Embedded products (PGlite + LRU) idle: the issue's target. */
+const EMBEDDED_RSS_MB = 200;
 
 // ---------------------------------------------------------------------------------------------
 // The figures
@@ -333,14 +467,14 @@ async function p1(ctx: Context, products: Proc, stores: string, label: string) {
   const accessBefore = await countInLog(products, '"request completed"');
   const warnBefore = await countInLog(products, '"cache.unavailable"');
   try {
-    const pairs = await alternate(
+    const runs = await alternate(
       `P1 ${label}`,
       staticTarget(`products(${label})`, products, path, "GET", KEY),
       staticTarget("bare Deno.serve", ceiling, path, "GET", KEY),
     );
-    throughputRow("P1", "cached GET /products/{id}", stores, pairs, 0.5);
+    throughputRow("P1", "cached GET /products/{id}", stores, runs, 0.5, 2);
     await sleep(500); // pino writes asynchronously
-    const served = pairs.reduce((n, p) => n + p.service.requests, 0);
+    const served = runs.pairs.reduce((n, p) => n + p.service.requests, 0);
     const access = (await countInLog(products, '"request completed"')) - accessBefore;
     const cacheWarnings = (await countInLog(products, '"cache.unavailable"')) - warnBefore;
     notes.push(
@@ -380,30 +514,120 @@ async function runP1AndP6(ctx: Context): Promise<{ productsReal: Proc; p1Id?: st
     );
   }
 
-  if (want("P1")) {
-    log("P1: cached GET, products on embedded stores (PGlite + LRU)");
-    const productsEmbedded = await startDeno({
-      name: "products-embedded",
-      script: "products/main.ts",
-      env: {},
-      cwd: ctx.embeddedDir,
-    });
-    try {
-      const idle = await settledRss(productsEmbedded);
-      rssRow("products RSS idle", "PGlite + LRU", idle, refRss(ctx), false);
-      await p1(ctx, productsEmbedded, "PGlite + in-process LRU", "lru");
+  if (want("P1") || want("P6")) await embeddedProducts(ctx);
+  if (want("P6")) await devProducts(ctx);
+  return { productsReal };
+}
+
+/**
+ * Embedded products (PGlite + LRU) in a directory of its own: idle after its very first start
+ * (PGlite creates the data directory), stopped, idle after a restart on that directory, then P1
+ * on the restarted process and its RSS after the load.
+ */
+async function embeddedProducts(ctx: Context) {
+  const dir = await makeTempDir("embedded-products");
+  const spec = { script: "products/main.ts", env: {}, cwd: dir };
+  log("P6: embedded products (PGlite + LRU), first start on a new data directory");
+  const t0 = performance.now();
+  const first = await startDeno({ ...spec, name: "products-embedded-first" });
+  try {
+    const readyMs = await settle(first, t0);
+    rssRow(
+      "products RSS idle, first start (new data dir)",
+      "PGlite + LRU",
+      await rssMb(first.pid),
+      refRss(ctx),
+      true,
+      EMBEDDED_RSS_MB,
+    );
+    notes.push(
+      `P6: the first embedded products start (PGlite creating its data directory) was ready ` +
+        `after ${(readyMs / 1000).toFixed(1)} s.`,
+    );
+  } finally {
+    await first.stop();
+  }
+  const products = await startDeno({ ...spec, name: "products-embedded" });
+  try {
+    rssRow(
+      "products RSS idle, restart (data dir exists)",
+      "PGlite + LRU",
+      await settledRss(products),
+      refRss(ctx),
+      true,
+      EMBEDDED_RSS_MB,
+    );
+    if (want("P1")) {
+      log("P1: cached GET, products on embedded stores (PGlite + LRU)");
+      await p1(ctx, products, "PGlite + in-process LRU", "lru");
       rssRow(
         "products RSS after P1",
         "PGlite + LRU",
-        await rssMb(productsEmbedded.pid),
+        await rssMb(products.pid),
         "—",
         false,
+        EMBEDDED_RSS_MB,
       );
-    } finally {
-      await productsEmbedded.stop();
     }
+  } finally {
+    await products.stop();
   }
-  return { productsReal };
+}
+
+/**
+ * Embedded products started as `deno task dev` starts it (`deno run -A --watch products/main.ts`),
+ * from a new temporary directory with --config pointing at the repository's deno.json: idle RSS of
+ * the process tree (a watcher could keep a supervisor and a child; the figure is their sum).
+ */
+async function devProducts(ctx: Context) {
+  log("P6: embedded products as `deno task dev` starts it (--watch), new data directory");
+  const dir = await makeTempDir("dev");
+  const products = await startDeno({
+    name: "products-dev",
+    script: "products/main.ts",
+    flags: ["--watch"],
+    env: {},
+    cwd: dir,
+    stopSignal: "SIGINT",
+  });
+  try {
+    // Others may be editing the services meanwhile: a file change makes the watcher restart the
+    // service, and a reading taken across a restart means nothing. Read again until none happened.
+    let reading: { mb: number; pids: number[]; serving: number[] } | undefined;
+    let restarts = 0;
+    for (let attempt = 1; attempt <= 5 && !reading; attempt++) {
+      const before = await countInLog(products, "Restarting");
+      await settle(products);
+      const { serving } = servingPids(products);
+      const { mb, pids } = await treeRssMb(products.pid);
+      restarts = await countInLog(products, "Restarting");
+      if (restarts === before) reading = { mb, pids, serving };
+      else log(`P6: the watcher restarted products-dev during the reading; reading again`);
+    }
+    if (!reading) throw new Error("P6: products-dev kept restarting (files changing); no reading");
+    const { mb, pids, serving } = reading;
+    rssRow(
+      "products RSS idle, as `deno task dev` (--watch; new data dir; process tree)",
+      "PGlite + LRU",
+      mb,
+      refRss(ctx),
+      true,
+      EMBEDDED_RSS_MB,
+    );
+    notes.push(
+      `P6 (\`deno task dev\` style): \`deno run -A --watch --config deno.json products/main.ts\` ` +
+        `ran as ${pids.length} process(es) (pid ${pids.join(", ")}; pid ${serving.join(", ")} ` +
+        `holds the port); the figure is the sum of their VmRSS` +
+        (pids.length === 1 ? ": the watcher serves in its own process, without a child" : "") +
+        (restarts
+          ? `; the watcher restarted the service ${restarts} time(s) (files changed) before ` +
+            `the reading, so the instance measured is a restart, not the first start`
+          : "") +
+        ".",
+    );
+  } finally {
+    await products.stop();
+  }
 }
 
 function refRss(ctx: Context): string {
@@ -432,12 +656,12 @@ async function runP2(ctx: Context) {
       cwd: ctx.realDir,
     });
     expectStatus(await api(ceiling.url, path), 200, "ceiling GET");
-    const pairs = await alternate(
+    const runs = await alternate(
       "P2",
       staticTarget("products(no cache)", products, path, "GET", KEY),
       staticTarget("bare Deno.serve + postgres.js", ceiling, path, "GET", KEY),
     );
-    throughputRow("P2", "uncached GET /products/{id}", "PostgreSQL", pairs, 0.7);
+    throughputRow("P2", "uncached GET /products/{id}", "PostgreSQL", runs, 0.7);
   } finally {
     await ceiling?.stop();
     await products.stop();
@@ -477,7 +701,7 @@ async function runP3(ctx: Context, productsReal: Proc): Promise<Proc> {
     const c = await fetch(`${ceiling.url}/inventory/${id}`, { method: "PATCH", headers, body });
     await c.body?.cancel();
     if (c.status !== 200) throw new Error(`P3 ceiling answered ${c.status}`);
-    const pairs = await alternate(
+    const runs = await alternate(
       "P3",
       staticTarget("inventory", inventory, `/inventory/${id}`, "PATCH", headers, body),
       staticTarget(
@@ -493,11 +717,11 @@ async function runP3(ctx: Context, productsReal: Proc): Promise<Proc> {
       "P3",
       `PATCH /inventory/{id} −1, ${S.connections} conns, one product`,
       "MongoDB wire (FerretDB)",
-      pairs,
+      runs,
       0.7,
     );
     const left = await api(inventory.url, `/inventory/${id}`);
-    const sold = pairs.reduce((n, p) => n + p.service.requests + p.ceiling.requests, 0);
+    const sold = runs.pairs.reduce((n, p) => n + p.service.requests + p.ceiling.requests, 0);
     notes.push(
       `P3: stock after the runs ${left.doc?.data?.attributes?.quantity} of 100,000,000 ` +
         `(at least ${sold.toLocaleString("en-US")} measured purchases, plus warm-ups).`,
@@ -541,6 +765,7 @@ async function runP4(ctx: Context, productsReal: Proc, inventory: Proc) {
     name: "POST /inventory",
     url: `${inventory.url}/inventory`,
     proc: inventory,
+    others: [productsReal], // each POST asks products for the product
     connections: S.p4Connections,
     script: () =>
       walkScript({
@@ -567,7 +792,7 @@ async function runP4(ctx: Context, productsReal: Proc, inventory: Proc) {
   if (hit.headers.get("x-cache") !== "HIT") {
     notes.push("P4: the reference GET was not a cache HIT.");
   }
-  const pairs = await alternate(
+  const { pairs, load: loadAvg } = await alternate(
     "P4",
     post,
     staticTarget(
@@ -608,6 +833,13 @@ async function runP4(ctx: Context, productsReal: Proc, inventory: Proc) {
     `- P4 throughput at ${S.p4Connections} conns: POST /inventory ${
       fmt.rps(median(pairs.map((p) => p.service.rps)))
     }, cached GET ${fmt.rps(median(pairs.map((p) => p.ceiling.rps)))}`,
+    `- P4 CPU per request (medians; load ${loadAvg}; ${resolution(pairs)}): POST /inventory ${
+      fmt.us(median(pairs.map((p) => p.service.cpuUs)))
+    } in inventory plus ${
+      fmt.us(median(pairs.map((p) => p.service.othersUs[productsReal.name] ?? NaN)))
+    } in products (its GET of the product); cached GET ${
+      fmt.us(median(pairs.map((p) => p.ceiling.cpuUs)))
+    } in products`,
   );
 }
 
@@ -776,9 +1008,15 @@ async function inventoryEmbeddedIdle(ctx: Context) {
 async function main() {
   const machine = await machineInfo();
   const loadStart = await loadAverage();
-  log(`machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memory}; load ${loadStart}`);
+  log(
+    `machine: ${machine.host}, ${machine.nproc} CPUs (${machine.cpu}), ${machine.memory}; ` +
+      `load ${loadStart}`,
+  );
   wrk = await ensureWrk(log);
   const wrkVer = await wrkVersion(wrk);
+  const clk = await clkTck();
+  usPerTick = 1e6 / clk;
+  const codeStart = await codeVersion(REPO);
   const b = await backends();
   log(`backends from ${b.source}`);
   const stores = await createBenchStores(b);
@@ -833,6 +1071,19 @@ async function main() {
   rows.sort((a, b) => order.indexOf(a.figure) - order.indexOf(b.figure));
   const loadEnd = await loadAverage();
   const code = await codeVersion(REPO);
+  if (measuredTrees.size) {
+    const multi = [...measuredTrees].filter(([, t]) => t.tree.length > 1);
+    notes.push(
+      `CPU time was read for ${measuredTrees.size} processes; each held its port's listening ` +
+        `socket (checked in /proc/net/tcp and /proc/<pid>/fd before every measured run)` +
+        (multi.length
+          ? `; with children, summed: ${
+            multi.map(([n, t]) => `${n} (pids ${t.tree.join(", ")})`).join(", ")
+          }.`
+          : `, and none had a child process (\`deno run\` serves in the process it starts).`) +
+        ` Stores' own CPU (PostgreSQL, FerretDB, the Upstash gateway) is not counted.`,
+    );
+  }
   const missed = rows.filter((r) => r.met === "**NO**").map((r) =>
     `${r.figure} ${r.what} (${r.stores})`
   );
@@ -841,16 +1092,22 @@ async function main() {
     "",
     "Written by `deno task bench` (bench/run.ts). Each figure alternates the service and its " +
     "ceiling, the order flipping every round; ratios are medians of per-round ratios, so only " +
-    "they, not the absolute numbers, compare across machines and noisy runs.",
+    "they, not the absolute numbers, compare across machines and noisy runs. Throughput figures " +
+    "also give CPU time per request (utime + stime of the serving process over the measured run, " +
+    "divided by the requests wrk completed): it does not depend on how much of a core the process " +
+    "got, though a busy machine still raises it (cache and scheduling effects; see the load).",
     "",
     `- Date: ${new Date().toISOString()}`,
-    `- Machine: nproc ${machine.nproc}, ${machine.cpu}, ${machine.memory} RAM, Linux ` +
-    `${machine.kernel}, Deno ${machine.deno}, ${wrkVer}`,
-    `- Code: ${code}`,
+    `- Machine: ${machine.host}: nproc ${machine.nproc}, ${machine.cpu}, ${machine.memory} RAM, ` +
+    `Linux ${machine.kernel}`,
+    `- Versions: Deno ${machine.deno}, ${wrkVer}`,
+    `- Code: ${code}` + (code === codeStart ? "" : ` (at start: ${codeStart})`),
     `- Load average (1/5/15 min): ${loadStart} at start, ${loadEnd} at end`,
     `- Settings: ${S.rounds} rounds; \`wrk -t${S.threads} -c${S.connections} -d${S.durationS}s\`` +
-    ` after a ${S.warmupS} s warm-up (P4: -c${S.p4Connections}); ${S.coldRuns} cold starts ` +
-    `per side; services with LOG_LEVEL=info (access log to a file), API_KEY set and sent.`,
+    ` after a ${S.warmupS} s warm-up (P4: -c${S.p4Connections}); CPU time from ` +
+    `/proc/<pid>/stat (CLK_TCK ${clk}) read just before and after each measured run; ` +
+    `${S.coldRuns} cold starts per side; RSS 2 s after /health/ready; services with ` +
+    `LOG_LEVEL=info (access log to a file), API_KEY set and sent.`,
     `- Stores: PostgreSQL, Upstash REST gateway → Redis and FerretDB from ${b.source}; a ` +
     `database of the run's own on each (dropped afterwards). Embedded: PGlite, LRU, Deno KV.`,
     "",

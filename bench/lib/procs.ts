@@ -65,13 +65,23 @@ export interface SpawnOptions {
   cwd: string;
   /** Defaults to a free port; passed as PORT. */
   port?: number;
+  /** Extra `deno run` flags before the script (e.g. `--watch`). */
+  flags?: string[];
+  /**
+   * The signal that ends it (SIGTERM by default). `deno run --watch` outlives its script on
+   * SIGTERM (the watcher waits for a change and starts it again); SIGINT ends the watcher too.
+   */
+  stopSignal?: Deno.Signal;
 }
 
-/** Starts `deno run -A --config deno.json <script>` (no waiting); PORT and API_KEY are set. */
+/**
+ * Starts `deno run -A [flags] --config deno.json <script>` (no waiting); PORT and API_KEY are set.
+ * `deno run` serves in its own process (no child: checked by `servingPids`), and `exec` below
+ * makes the shell become deno, so the pid held is the server's (for VmRSS, CPU time, signals).
+ */
 export function spawnDeno(options: SpawnOptions): Proc {
   const port = options.port ?? freePort();
   const logPath = `${options.cwd}/${options.name}.log`;
-  // `exec` makes the shell become deno: the pid we hold is the deno process (for VmRSS, signals).
   const child = new Deno.Command("sh", {
     args: [
       "-c",
@@ -81,6 +91,7 @@ export function spawnDeno(options: SpawnOptions): Proc {
       Deno.execPath(),
       "run",
       "-A",
+      ...(options.flags ?? []),
       "--config",
       CONFIG,
       `${REPO}${options.script}`,
@@ -117,7 +128,7 @@ export function spawnDeno(options: SpawnOptions): Proc {
       stopping ??= (async () => {
         if (!exitedFlag) {
           try {
-            child.kill("SIGTERM");
+            child.kill(options.stopSignal ?? "SIGTERM");
           } catch { /* exited meanwhile */ }
           let timer: ReturnType<typeof setTimeout> | undefined;
           const timedOut = await Promise.race([
@@ -154,14 +165,18 @@ export async function tailLog(proc: Proc, lines = 15): Promise<string> {
   }; log ${proc.logPath})`;
 }
 
-/** Polls `GET <path>` until 200; returns ms from `since` (performance.now()) to that answer. */
+/**
+ * Polls `GET <path>` until 200; returns ms from `since` (performance.now()) to that answer. Gives
+ * up after `timeoutMs` (90 s by default).
+ */
 export async function waitHealthy(
   proc: Proc,
   since = performance.now(),
   pollMs = 5,
   path = "/health",
+  timeoutMs = START_TIMEOUT_MS,
 ): Promise<number> {
-  const deadline = since + START_TIMEOUT_MS;
+  const deadline = since + timeoutMs;
   for (;;) {
     if (proc.exited()) {
       throw new Error(`${proc.name} exited during start-up:\n${await tailLog(proc)}`);
@@ -173,7 +188,7 @@ export async function waitHealthy(
     } catch { /* not listening yet */ }
     if (performance.now() > deadline) {
       throw new Error(
-        `${proc.name}: ${path} not 200 after ${START_TIMEOUT_MS} ms:\n${await tailLog(proc)}`,
+        `${proc.name}: ${path} not 200 after ${timeoutMs} ms:\n${await tailLog(proc)}`,
       );
     }
     await sleep(pollMs);
@@ -198,6 +213,111 @@ export async function rssMb(pid: number): Promise<number> {
   const match = status.match(/^VmRSS:\s+(\d+)\s+kB/m);
   if (!match) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(match[1]) / 1024;
+}
+
+/** The pid and every descendant of it, parents first (from /proc/<pid>/task/<tid>/children). */
+export function processTree(pid: number): number[] {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length) {
+    const p = queue.shift()!;
+    let tids: string[];
+    try {
+      tids = [...Deno.readDirSync(`/proc/${p}/task`)].map((e) => e.name);
+    } catch {
+      continue; // gone meanwhile
+    }
+    out.push(p);
+    for (const tid of tids) {
+      try {
+        const kids = Deno.readTextFileSync(`/proc/${p}/task/${tid}/children`).trim();
+        if (kids) queue.push(...kids.split(/\s+/).map(Number));
+      } catch { /* thread gone */ }
+    }
+  }
+  return out;
+}
+
+/** Summed VmRSS (MB) of a process and its descendants, and how many processes that was. */
+export async function treeRssMb(pid: number): Promise<{ mb: number; pids: number[] }> {
+  const pids = processTree(pid);
+  let mb = 0;
+  for (const p of pids) mb += await rssMb(p).catch(() => 0);
+  return { mb, pids };
+}
+
+let clockTicks: number | undefined;
+
+/** CLK_TCK (`getconf CLK_TCK`; 100 on Linux almost everywhere): the unit of /proc/<pid>/stat. */
+export async function clkTck(): Promise<number> {
+  if (clockTicks === undefined) {
+    const { stdout } = await run("getconf", ["CLK_TCK"]);
+    const n = Number(stdout.trim());
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`getconf CLK_TCK printed ${stdout}`);
+    clockTicks = n;
+  }
+  return clockTicks;
+}
+
+/**
+ * utime + stime (clock ticks) of one process, from /proc/<pid>/stat: fields 14 and 15, counted
+ * after the `(comm)` field, which may itself contain spaces and parentheses.
+ */
+export function cpuTicks(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields[0] is field 3
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) {
+    throw new Error(`unreadable /proc/${pid}/stat: ${stat}`);
+  }
+  return utime + stime;
+}
+
+/** Socket inodes listening on `port` (IPv4 and IPv6), from /proc/net/tcp{,6}. */
+function listeningInodes(port: number): Set<string> {
+  const inodes = new Set<string>();
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = Deno.readTextFileSync(file);
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is ADDR:PORT; st 0A is LISTEN; the inode is the tenth column.
+      if (f[1]?.endsWith(`:${hexPort}`) && f[3] === "0A" && f[9]) inodes.add(f[9]);
+    }
+  }
+  return inodes;
+}
+
+/**
+ * The processes of `proc`'s tree that hold its listening socket (the ones that serve), and the
+ * whole tree. Throws when none of them does: a figure measured on another pid would mean nothing.
+ */
+export function servingPids(proc: Proc): { serving: number[]; tree: number[] } {
+  const inodes = listeningInodes(proc.port);
+  const tree = processTree(proc.pid);
+  const serving = tree.filter((pid) => {
+    try {
+      for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+        try {
+          const m = Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`).match(/^socket:\[(\d+)\]$/);
+          if (m && inodes.has(m[1]!)) return true;
+        } catch { /* fd closed meanwhile */ }
+      }
+    } catch { /* process gone */ }
+    return false;
+  });
+  if (serving.length === 0) {
+    throw new Error(
+      `${proc.name}: no process of its tree (${tree.join(", ")}) listens on port ${proc.port}`,
+    );
+  }
+  return { serving, tree };
 }
 
 /**

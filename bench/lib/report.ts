@@ -11,6 +11,9 @@ export const fmt = {
   rps: (n: number) => `${Math.round(n).toLocaleString("en-US")} req/s`,
   ms: (n: number) => `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms`,
   mb: (n: number) => `${n.toFixed(1)} MB`,
+  us: (
+    n: number,
+  ) => (Number.isFinite(n) ? `${n < 100 ? n.toFixed(1) : n.toFixed(0)} µs/req` : "n/a"),
   ratio: (n: number) => (Number.isFinite(n) ? n.toFixed(2) : "n/a"),
 };
 
@@ -66,7 +69,12 @@ export async function machineInfo(): Promise<Record<string, string>> {
     const out = await new Deno.Command("nproc", { stdout: "piped", stderr: "null" }).output();
     if (out.success) nproc = new TextDecoder().decode(out.stdout).trim();
   } catch { /* keep hardwareConcurrency */ }
+  let host = "unknown";
+  try {
+    host = Deno.hostname();
+  } catch { /* keep unknown */ }
   return {
+    host,
     nproc,
     cpu: model,
     memory: `${(memKb / 1024 / 1024).toFixed(1)} GiB`,
@@ -75,7 +83,10 @@ export async function machineInfo(): Promise<Record<string, string>> {
   };
 }
 
-/** The commit and how many files differ from it: others may be editing the services meanwhile. */
+/**
+ * `commit <short hash>`, plus `dirty` and how many files differ from it (tracked and untracked)
+ * when the tree has uncommitted changes: others may be editing the services meanwhile.
+ */
 export async function codeVersion(repo: string): Promise<string> {
   const git = async (...args: string[]) => {
     const out = await new Deno.Command("git", {
@@ -88,10 +99,11 @@ export async function codeVersion(repo: string): Promise<string> {
   };
   try {
     const head = await git("rev-parse", "--short", "HEAD");
-    const changed = (await git("status", "--porcelain", "--untracked-files=no")).split("\n")
-      .filter(Boolean).length;
+    const changed = (await git("status", "--porcelain")).split("\n").filter(Boolean).length;
     return head
-      ? `commit ${head}${changed ? ` + ${changed} uncommitted tracked file(s)` : ""}`
+      ? `commit ${head}${
+        changed ? ` dirty (${changed} uncommitted file(s), untracked included)` : ""
+      }`
       : "unknown";
   } catch {
     return "unknown";
