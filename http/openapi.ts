@@ -124,6 +124,8 @@ function errorStatuses(op: OperationDoc): number[] {
   errors.add(500);
   if (!op.open) [401, 406].forEach((s) => errors.add(s));
   if (op.method !== "get") errors.add(413);
+  // A write sent to a store that did not confirm it: 504 outcome_unknown.
+  if (!op.open && op.method !== "get") errors.add(504);
   if (op.method === "post" || op.method === "patch") [400, 415].forEach((s) => errors.add(s));
   for (const status of op.success.also ?? []) errors.delete(status);
   return [...errors].sort((a, b) => a - b);
@@ -150,7 +152,14 @@ function responsesObject(op: OperationDoc): Schema {
   for (const code of errorStatuses(op)) {
     responses[String(code)] = {
       description: statusTitle(code),
-      headers: { ...requestIdHeader, ...(code < 500 ? headerObjects(op.responseHeaders) : {}) },
+      headers: {
+        ...requestIdHeader,
+        ...(code < 500 ? headerObjects(op.responseHeaders) : {}),
+        ...(code === 503 ? { "Retry-After": { $ref: "#/components/headers/RetryAfter" } } : {}),
+        ...(code === 409
+          ? { "Retry-After": { $ref: "#/components/headers/RetryAfterInProgress" } }
+          : {}),
+      },
       content: jsonApiContent({ $ref: "#/components/schemas/Errors" }),
     };
   }

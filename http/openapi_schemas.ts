@@ -126,6 +126,18 @@ export const headerComponents: Record<string, Schema> = {
     required: true,
     schema: uri,
   },
+  RetryAfter: {
+    description: "Seconds to wait before trying again: nothing was applied (503, the store is " +
+      "unavailable or the instance is overloaded)",
+    required: true,
+    schema: { type: "string", pattern: "^[0-9]+$" },
+  },
+  RetryAfterInProgress: {
+    description: "When a request with the same Idempotency-Key is still running (409 " +
+      "idempotency_key_in_progress): seconds until its claim runs out",
+    required: false,
+    schema: { type: "string", pattern: "^[0-9]+$" },
+  },
 };
 
 const upOrDown = { enum: ["up", "down"] };

@@ -5,6 +5,8 @@
  */
 import { boot, type StartedService } from "@stockroom/runtime/boot";
 import type { EventLog } from "@stockroom/kernel";
+import type { StoreGatesOptions } from "@stockroom/runtime/admission";
+import type { StoreFailure } from "@stockroom/runtime/store_guard";
 import type { InventoryConfig } from "./config.ts";
 import type { IdempotencyStore, StockRepository } from "./domain/ports.ts";
 import { SERVICE } from "./service.ts";
@@ -15,15 +17,52 @@ interface Stores {
   close: () => Promise<void>;
 }
 
+/** Client-side bound on one store call, above the server-side limit (MAX_TIME_MS, 4 s). */
+const STORE_CALL_TIMEOUT_MS = 5000;
+const MONGO_POOL = 20;
+const KV_IN_FLIGHT = 32;
+
+/**
+ * Admission control and honest failures in front of both stores (see runtime/store_guard.ts): a
+ * write whose outcome cannot be learned is a 504 telling the client to retry with its key.
+ */
+async function guarded(
+  stores: Stores,
+  gates: StoreGatesOptions,
+  classify: (err: unknown) => StoreFailure,
+): Promise<Stores> {
+  const [{ storeGates }, { guardStore }] = await Promise.all([
+    import("@stockroom/runtime/admission"),
+    import("@stockroom/runtime/store_guard"),
+  ]);
+  const common = {
+    dependency: "database",
+    gates: storeGates(gates),
+    timeoutMs: STORE_CALL_TIMEOUT_MS,
+    classify,
+    settle: "retry with the same Idempotency-Key to apply it exactly once",
+  };
+  return {
+    repository: guardStore(stores.repository, {
+      ...common,
+      writes: ["create", "adjust", "set", "delete"],
+      ungated: ["ping"],
+    }),
+    idempotencyStore: guardStore(stores.idempotencyStore, {
+      ...common,
+      writes: ["claim", "complete", "release"],
+    }),
+    close: stores.close,
+  };
+}
+
 async function openMongo(url: string, dbName: string, log: EventLog): Promise<Stores> {
   const [
     { MongoClient },
-    { guardStore },
     { createMongoStockRepository, detectNonAtomicUpdates },
     { createMongoIdempotencyStore },
   ] = await Promise.all([
     import("mongodb"),
-    import("./infrastructure/store_guard.ts"),
     import("./infrastructure/mongo_stock_repository.ts"),
     import("./infrastructure/mongo_idempotency_store.ts"),
   ]);
@@ -31,16 +70,14 @@ async function openMongo(url: string, dbName: string, log: EventLog): Promise<St
     serverSelectionTimeoutMS: 3000,
     connectTimeoutMS: 3000,
     socketTimeoutMS: 10_000,
-    maxPoolSize: 20,
+    maxPoolSize: MONGO_POOL,
   });
   await client.connect();
   const warning = await detectNonAtomicUpdates(client);
   if (warning) log.warn({ reason: warning }, "store.not_atomic");
   return {
-    repository: guardStore(
-      await createMongoStockRepository(client, dbName, { closeClient: false }),
-    ),
-    idempotencyStore: guardStore(await createMongoIdempotencyStore(client, dbName)),
+    repository: await createMongoStockRepository(client, dbName, { closeClient: false }),
+    idempotencyStore: await createMongoIdempotencyStore(client, dbName),
     close: () => client.close(),
   };
 }
@@ -60,12 +97,28 @@ async function openKv(onDeploy: boolean): Promise<Stores> {
   };
 }
 
-async function openStores(config: InventoryConfig, log: EventLog): Promise<Stores> {
+async function openStores(
+  config: InventoryConfig,
+  log: EventLog,
+  metrics: StoreGatesOptions["metrics"],
+): Promise<Stores> {
+  const gates = (limit: number): StoreGatesOptions => ({
+    dependency: "database",
+    limit: config.admission.maxInFlight ?? limit,
+    queue: config.admission.maxQueue,
+    maxWaitMs: config.admission.maxWaitMs,
+    metrics,
+  });
   try {
-    if (!config.mongodbUrl) return await openKv(config.onDeploy);
+    // Deno KV's errors are about the call itself (a local SQLite file, or Deploy's service).
+    if (!config.mongodbUrl) {
+      return guarded(await openKv(config.onDeploy), gates(KV_IN_FLIGHT), () => "other");
+    }
     const { loadInSteps } = await import("@stockroom/runtime/preload");
     await loadInSteps("mongodb");
-    return await openMongo(config.mongodbUrl, config.mongodbDb, log);
+    const { mongoFailure } = await import("./infrastructure/mongo_failures.ts");
+    const mongo = await openMongo(config.mongodbUrl, config.mongodbDb, log);
+    return guarded(mongo, gates(MONGO_POOL), mongoFailure);
   } catch (err) {
     throw new Error(`Database unavailable: ${(err as Error).message}`);
   }
@@ -89,10 +142,10 @@ async function start(draining: () => boolean): Promise<StartedService> {
   ]);
   const config = inventoryConfig(Deno.env.toObject());
   const logger = serviceLogger(SERVICE.name, config);
-  const stores = await openStores(config, logger);
+  const metrics = new Metrics(SERVICE.name);
+  const stores = await openStores(config, logger, metrics);
   logger.info({ store: config.mongodbUrl ? "mongodb" : "deno-kv" }, "database.ready");
 
-  const metrics = new Metrics(SERVICE.name);
   const attempts = metrics.counter(
     "products_client_attempts_total",
     "Calls to the products service, by outcome (HTTP status or error)",

@@ -4,7 +4,7 @@
  * that is not configured is never loaded.
  */
 import { boot, type StartedService } from "@stockroom/runtime/boot";
-import type { ProductCache } from "./domain/ports.ts";
+import type { ProductCache, ProductRepository } from "./domain/ports.ts";
 import type { SqlClient } from "./infrastructure/sql_client.ts";
 import type { ProductsConfig } from "./config.ts";
 import { SERVICE } from "./service.ts";
@@ -28,6 +28,41 @@ async function openCache(config: ProductsConfig): Promise<ProductCache> {
   return new TieredProductCache(new LruProductCache(), shared, config.cacheL1TtlSeconds);
 }
 
+/** Client-side bound on one statement, above PostgreSQL's own `statement_timeout` (4 s). */
+const STORE_CALL_TIMEOUT_MS = 5000;
+/** postgres.js's pool (postgres_client.ts); PGlite runs one statement at a time anyway. */
+const SQL_POOL = 10;
+
+/** Admission control and honest failures in front of the database (runtime/store_guard.ts). */
+async function guarded(
+  store: ProductRepository,
+  config: ProductsConfig,
+  metrics: import("@stockroom/runtime/admission").StoreGatesOptions["metrics"],
+): Promise<ProductRepository> {
+  const [{ storeGates }, { guardStore }, { postgresFailure }] = await Promise.all([
+    import("@stockroom/runtime/admission"),
+    import("@stockroom/runtime/store_guard"),
+    import("./infrastructure/postgres_failures.ts"),
+  ]);
+  return guardStore(store, {
+    dependency: "database",
+    gates: storeGates({
+      dependency: "database",
+      limit: config.admission.maxInFlight ?? SQL_POOL,
+      queue: config.admission.maxQueue,
+      maxWaitMs: config.admission.maxWaitMs,
+      metrics,
+    }),
+    writes: ["create", "update", "delete"],
+    ungated: ["ping"],
+    timeoutMs: STORE_CALL_TIMEOUT_MS,
+    // PGlite's errors are all about the statement: it runs in this process.
+    classify: config.databaseUrl ? postgresFailure : () => "other",
+    settle: "read the product to see; a create with a client-supplied id can be sent again " +
+      "(a 409 then means it was applied)",
+  });
+}
+
 async function start(draining: () => boolean): Promise<StartedService> {
   const { loadInSteps } = await import("@stockroom/runtime/preload");
   await loadInSteps("stack");
@@ -37,12 +72,14 @@ async function start(draining: () => boolean): Promise<StartedService> {
     { createProductsApp },
     { migrate },
     { SqlProductRepository },
+    { Metrics },
   ] = await Promise.all([
     import("./config.ts"),
     import("@stockroom/runtime/logger"),
     import("./app.ts"),
     import("./infrastructure/migrate.ts"),
     import("./infrastructure/sql_product_repository.ts"),
+    import("@stockroom/runtime/metrics"),
   ]);
   const config = productsConfig(Deno.env.toObject());
   const logger = serviceLogger(SERVICE.name, config);
@@ -67,9 +104,11 @@ async function start(draining: () => boolean): Promise<StartedService> {
     cache_l1_ttl_seconds: config.upstash ? config.cacheL1TtlSeconds : undefined,
   }, "cache.ready");
 
-  const store = new SqlProductRepository(sql);
+  const metrics = new Metrics(SERVICE.name);
+  const store = await guarded(new SqlProductRepository(sql), config, metrics);
   const app = createProductsApp({
     store,
+    metrics,
     cache,
     cacheTtlSeconds: config.cacheTtlSeconds,
     apiKey: config.apiKey,

@@ -21,6 +21,9 @@ export const commonEnv = {
   DENO_DEPLOYMENT_ID: z.string().optional(),
   API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  STORE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(1000).optional(),
+  STORE_MAX_QUEUE: z.coerce.number().int().min(0).max(100_000).default(512),
+  STORE_MAX_WAIT_MS: z.coerce.number().int().min(0).max(10_000).default(1000),
 };
 
 /** `http(s)`, `postgres(ql)` or `mongodb(+srv)` URL, optional. */
@@ -35,6 +38,13 @@ export interface CommonConfig {
   /** True when no API_KEY was given and the development key is in use. */
   usingDevApiKey: boolean;
   logLevel: LogLevel;
+  /** Admission control in front of each store (see runtime/admission.ts). */
+  admission: {
+    /** Store calls in flight per instance; each service defaults it to its store's pool. */
+    maxInFlight?: number;
+    maxQueue: number;
+    maxWaitMs: number;
+  };
 }
 
 /**
@@ -69,6 +79,11 @@ export function parseEnv<S extends typeof commonEnv & z.ZodRawShape>(
       apiKey: e.API_KEY ?? DEV_API_KEY,
       usingDevApiKey: !e.API_KEY,
       logLevel: e.LOG_LEVEL,
+      admission: {
+        maxInFlight: e.STORE_MAX_IN_FLIGHT,
+        maxQueue: e.STORE_MAX_QUEUE,
+        maxWaitMs: e.STORE_MAX_WAIT_MS,
+      },
     },
   };
 }

@@ -2,11 +2,13 @@ import type * as Prom from "prom-client";
 // The parts we use, not the package's index: that also loads the Pushgateway (node:http,
 // node:https) and the cluster aggregator, which made prom-client a third of a cold start.
 import CounterClass from "prom-client/lib/counter.js";
+import GaugeClass from "prom-client/lib/gauge.js";
 import RegistryClass from "prom-client/lib/registry.js";
 import collectDefaultMetrics from "prom-client/lib/defaultMetrics.js";
 
 const client = {
   Counter: CounterClass as unknown as typeof Prom.Counter,
+  Gauge: GaugeClass as unknown as typeof Prom.Gauge,
   Registry: RegistryClass as unknown as typeof Prom.Registry,
   collectDefaultMetrics: collectDefaultMetrics as unknown as typeof Prom.collectDefaultMetrics,
 };
@@ -122,6 +124,24 @@ export class Metrics {
 
   counter(name: string, help: string, labelNames: string[] = []): Counter {
     return new client.Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /** A gauge whose value is read from `read` at each scrape, per label set. */
+  gauge(
+    name: string,
+    help: string,
+    labelNames: string[],
+    read: () => { labels: Record<string, string>; value: number }[],
+  ): void {
+    new client.Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        for (const { labels, value } of read()) this.set(labels, value);
+      },
+    });
   }
 
   /** Prometheus text exposition format. */

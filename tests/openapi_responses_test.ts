@@ -7,7 +7,7 @@
  * documented schema and the documented headers are there (and no undocumented one).
  */
 import assert from "node:assert/strict";
-import { DependencyUnavailableError } from "@stockroom/kernel";
+import { DependencyUnavailableError, OutcomeUnknownError } from "@stockroom/kernel";
 import { createProductsApp } from "../products/app.ts";
 import type { ProductRepository } from "../products/domain/ports.ts";
 import { LruProductCache } from "../products/infrastructure/lru_product_cache.ts";
@@ -133,6 +133,7 @@ Deno.test({
       data: { type: "products", attributes, ...extra },
     });
     const unavailable = new DependencyUnavailableError("database");
+    const unknown = new OutcomeUnknownError("database", "read the product to see");
     const crash = new Error("store crashed");
     try {
       await commonRoutes(
@@ -176,6 +177,7 @@ Deno.test({
       await c.expect(422, "POST", "/products", { body: doc({ name: "", price: -1, extra: 1 }) });
       const valid = doc({ name: "N", description: "", price: 1 });
       await during(state, unavailable, () => c.expect(503, "POST", "/products", { body: valid }));
+      await during(state, unknown, () => c.expect(504, "POST", "/products", { body: valid }));
       await during(state, crash, () => c.expect(500, "POST", "/products", { body: valid }));
 
       // GET /products: pagination links, sparse fieldsets, filters
@@ -226,6 +228,7 @@ Deno.test({
       await c.expect(422, "PATCH", `/products/${id}`, { body: patch({ price: "free" }) });
       const change = { body: patch({ price: 2 }) };
       await during(state, unavailable, () => c.expect(503, "PATCH", `/products/${id}`, change));
+      await during(state, unknown, () => c.expect(504, "PATCH", `/products/${id}`, change));
       await during(state, crash, () => c.expect(500, "PATCH", `/products/${id}`, change));
 
       // DELETE /products/{id}
@@ -234,6 +237,7 @@ Deno.test({
       await c.expect(406, "DELETE", `/products/${clientId}`, { headers: BAD_ACCEPT });
       await c.expect(413, "DELETE", `/products/${clientId}`, { body: TOO_LARGE });
       await during(state, unavailable, () => c.expect(503, "DELETE", `/products/${clientId}`));
+      await during(state, unknown, () => c.expect(504, "DELETE", `/products/${clientId}`));
       await during(state, crash, () => c.expect(500, "DELETE", `/products/${clientId}`));
       const gone = await c.expect(204, "DELETE", `/products/${clientId}`);
       assert.equal(gone.body, undefined);
@@ -301,6 +305,7 @@ Deno.test({
       return id;
     };
     const unavailable = new DependencyUnavailableError("inventory store");
+    const unknown = new OutcomeUnknownError("database", "retry with the same Idempotency-Key");
     const crash = new Error("store crashed");
     const productsDown = async (body: () => Promise<unknown>) => {
       catalog.down = true;
@@ -365,6 +370,7 @@ Deno.test({
       const fresh = { body: doc({ product_id: product(), quantity: 1 }) };
       await productsDown(() => c.expect(503, "POST", "/inventory", fresh));
       await during(state, unavailable, () => c.expect(503, "POST", "/inventory", fresh));
+      await during(state, unknown, () => c.expect(504, "POST", "/inventory", fresh));
       await during(state, crash, () => c.expect(500, "POST", "/inventory", fresh));
 
       // GET /inventory: pagination, include=product, sparse fieldsets
@@ -438,6 +444,7 @@ Deno.test({
       await c.expect(415, "PATCH", path, { body: patch({}), headers: { "Content-Type": "" } });
       const change = { body: patch({ quantity: 3 }) };
       await during(state, unavailable, () => c.expect(503, "PATCH", path, change));
+      await during(state, unknown, () => c.expect(504, "PATCH", path, change));
       await during(state, crash, () => c.expect(500, "PATCH", path, change));
 
       // DELETE /inventory/{product_id}
@@ -446,6 +453,7 @@ Deno.test({
       await c.expect(406, "DELETE", path, { headers: BAD_ACCEPT });
       await c.expect(413, "DELETE", path, { body: TOO_LARGE });
       await during(state, unavailable, () => c.expect(503, "DELETE", path));
+      await during(state, unknown, () => c.expect(504, "DELETE", path));
       await during(state, crash, () => c.expect(500, "DELETE", path));
       await c.expect(204, "DELETE", path);
       await c.expect(404, "DELETE", path);

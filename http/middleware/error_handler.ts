@@ -9,8 +9,14 @@ const KIND_STATUS: Record<DomainErrorKind, number> = {
   not_found: 404,
   conflict: 409,
   invalid: 422,
+  precondition_failed: 412,
   unavailable: 503,
+  overloaded: 503,
+  outcome_unknown: 504,
 };
+
+/** Seconds a client should wait before trying a refused request again (nothing was applied). */
+export const RETRY_AFTER_SECONDS = 1;
 
 function isDomainError(err: unknown): err is DomainError {
   return err instanceof Error && typeof (err as DomainError).kind === "string" &&
@@ -31,11 +37,14 @@ function render(c: Context<AppEnv>, error: ApiError): Response {
 export function toApiError(err: unknown, requestId: string): ApiError {
   if (err instanceof ApiError) return err;
   if (isDomainError(err)) {
-    return new ApiError(KIND_STATUS[err.kind], {
+    const status = KIND_STATUS[err.kind];
+    // A 5xx carries the request id, for the operator a client reports it to.
+    const meta = status >= 500 ? { ...err.meta, request_id: requestId } : err.meta;
+    return new ApiError(status, {
       code: err.code,
       detail: err.message,
-      ...(err.meta ? { meta: err.meta } : {}),
-    });
+      ...(meta ? { meta } : {}),
+    }, status === 503 ? { headers: { "Retry-After": String(RETRY_AFTER_SECONDS) } } : {});
   }
   return new ApiError(500, {
     code: "internal_error",

@@ -14,7 +14,10 @@ const KINDS: [DomainErrorKind, number, string][] = [
   ["not_found", 404, "Not Found"],
   ["conflict", 409, "Conflict"],
   ["invalid", 422, "Unprocessable Content"],
+  ["precondition_failed", 412, "Precondition Failed"],
   ["unavailable", 503, "Service Unavailable"],
+  ["overloaded", 503, "Service Unavailable"],
+  ["outcome_unknown", 504, "Gateway Timeout"],
 ];
 
 function testApp(options: { withLogger?: boolean } = {}) {
@@ -106,8 +109,11 @@ Deno.test("errorHandler() maps a DomainError by kind to its status with code, de
       code: `thing_${kind}`,
       title,
       detail: `The thing is ${kind}`,
-      meta: { hint: 1, kind },
+      // A 5xx also names the request, for the operator a client reports it to.
+      meta: status >= 500 ? { hint: 1, kind, request_id: `rid-${kind}` } : { hint: 1, kind },
     }], kind);
+    // Nothing was applied on a 503: the client is told when to try again.
+    assert.equal(res.headers.get("Retry-After"), status === 503 ? "1" : null, kind);
   }
   const bare = await app.request("/domain-without-meta");
   assert.equal(bare.status, 409);

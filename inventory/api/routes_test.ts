@@ -337,7 +337,7 @@ for (const backend of backends) {
         });
 
         await t.step(
-          "concurrent requests with one Idempotency-Key apply once, answering alike",
+          "concurrent requests with one Idempotency-Key apply once; twins are told to retry, then replayed",
           async () => {
             const id = newProduct();
             await create(id, 100);
@@ -346,9 +346,23 @@ for (const backend of backends) {
               Array.from({ length: 20 }, () => patch(id, { quantity_delta: -1 }, key)),
             );
             const bodies = await Promise.all(answers.map((r) => r.text()));
-            assert.ok(answers.every((r) => r.status === 200));
-            assert.equal(new Set(bodies).size, 1);
+            const applied = answers.filter((r) => r.status === 200);
+            const twins = answers.filter((r) => r.status === 409);
+            assert.equal(applied.length + twins.length, 20, "only 200 or 409");
+            assert.ok(applied.length >= 1);
+            // A twin is answered at once, never queued behind the first: it says when to retry.
+            for (const twin of twins) assert.match(twin.headers.get("Retry-After") ?? "", /^\d+$/);
+            assert.ok(
+              answers.every((r, i) =>
+                r.status === 200 || bodies[i]!.includes("idempotency_key_in_progress")
+              ),
+            );
+            assert.equal(new Set(bodies.filter((_, i) => answers[i]!.status === 200)).size, 1);
             assert.equal(await quantity(id), 99);
+            const retry = await patch(id, { quantity_delta: -1 }, key);
+            assert.equal(retry.status, 200);
+            assert.equal(retry.headers.get("Idempotent-Replayed"), "true");
+            assert.equal(await quantity(id), 99, "applied once");
           },
         );
 

@@ -1,5 +1,5 @@
 import type { AdjustResult } from "./adjustment.ts";
-import type { IdempotencyClaim, IdempotentResponse } from "./idempotency.ts";
+import type { IdempotencyClaim, IdempotentResponse, StoredKey } from "./idempotency.ts";
 import type { StockListQuery, StockPage, StockRecord } from "./stock.ts";
 
 export type { AdjustResult, IdempotencyClaim, IdempotentResponse };
@@ -27,6 +27,11 @@ export interface StockRepository {
 }
 
 export interface IdempotencyStore {
+  /**
+   * What is stored for `key`, in one read: a replay of a finished key costs this alone. Expired
+   * entries may be returned (`expiresAt` says so).
+   */
+  lookup(key: string): Promise<StoredKey | null>;
   /**
    * Atomically claims `key` for a request with `fingerprint` (hash of method, path and body).
    * Exactly one concurrent caller gets "claimed"; the others see "in_progress", or "completed" with

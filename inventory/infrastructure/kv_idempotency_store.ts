@@ -29,6 +29,10 @@ export function createKvIdempotencyStore(
   }
 
   return {
+    async lookup(key) {
+      return (await kv.get<KeyValue>([PREFIX, key])).value;
+    },
+
     async claim(key, fingerprint, ttlMs) {
       _assertTtl(ttlMs);
       return await retry<IdempotencyClaim>("claim", key, async () => {

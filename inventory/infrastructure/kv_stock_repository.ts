@@ -40,13 +40,38 @@ export function createKvStockRepository(
   options: KvStockRepositoryOptions = {},
 ): StockRepository {
   const maxAttempts = options.maxAttempts ?? 50;
+  /**
+   * Changes to one product from this instance take turns: racing each other they would mostly
+   * fail their check and retry (only one of n wins a round), so a burst on one product cost
+   * O(n²) attempts. Other instances still race, and the versionstamp check still decides.
+   */
+  const turns = new Map<string, Promise<unknown>>();
+  function inTurn<T>(productId: string, change: () => Promise<T>): Promise<T> {
+    const previous = turns.get(productId) ?? Promise.resolve();
+    const mine = previous.then(change, change);
+    const settled = mine.catch(() => {});
+    turns.set(productId, settled);
+    void settled.then(() => {
+      if (turns.get(productId) === settled) turns.delete(productId);
+    });
+    return mine;
+  }
   const closeKv = options.closeKv ?? true;
 
   /**
    * Read, decide, then commit only if the record is still the one that was read. `decide` returns
    * the new quantity, or a finished result when nothing should be written.
    */
-  async function update(
+  function update(
+    productId: string,
+    at: Date,
+    decide: (current: number) => number | AdjustResult,
+    opKey?: string,
+  ): Promise<AdjustResult> {
+    return inTurn(productId, () => attemptUpdate(productId, at, decide, opKey));
+  }
+
+  async function attemptUpdate(
     productId: string,
     at: Date,
     decide: (current: number) => number | AdjustResult,

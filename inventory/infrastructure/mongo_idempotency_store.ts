@@ -1,6 +1,10 @@
 import { type Collection, type MongoClient, MongoServerError } from "mongodb";
 import { classifyClaim, type IdempotentResponse, type StoredKey } from "../domain/idempotency.ts";
 import type { IdempotencyStore } from "../domain/ports.ts";
+import { MAX_TIME_MS } from "./mongo_failures.ts";
+
+/** Every operation carries the server-side limit, so MongoDB aborts one that runs too long. */
+const LIMIT = { maxTimeMS: MAX_TIME_MS } as const;
 
 interface KeyDocument {
   _id: string;
@@ -46,6 +50,11 @@ export async function createMongoIdempotencyStore(
   }
 
   return {
+    async lookup(key) {
+      const doc = await collection.findOne({ _id: key }, LIMIT);
+      return doc && _toStoredKey(doc);
+    },
+
     async claim(key, fingerprint, ttlMs) {
       _assertTtl(ttlMs);
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
@@ -70,7 +79,7 @@ export async function createMongoIdempotencyStore(
         } catch (error) {
           if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
         }
-        const existing = await collection.findOne({ _id: key });
+        const existing = await collection.findOne({ _id: key }, LIMIT);
         const verdict = classifyClaim(existing && _toStoredKey(existing), fingerprint, Date.now());
         // Released or expired since the upsert: the next round can claim it.
         if (verdict === "free") continue;
@@ -92,12 +101,13 @@ export async function createMongoIdempotencyStore(
             expires_at: new Date(now.getTime() + ttlMs),
           },
         },
+        LIMIT,
       );
     },
 
     async release(key) {
       // A completed key keeps its stored answer; only an unfinished claim is given up.
-      await collection.deleteOne({ _id: key, state: "in_progress" });
+      await collection.deleteOne({ _id: key, state: "in_progress" }, LIMIT);
     },
   };
 }

@@ -4,6 +4,10 @@ import { adjustableRange, type AdjustResult, refusal, replayOf } from "../domain
 import { StockAlreadyExistsError } from "../domain/errors.ts";
 import type { StockRepository } from "../domain/ports.ts";
 import { assertDate, assertQuantity } from "../domain/stock.ts";
+import { MAX_TIME_MS } from "./mongo_failures.ts";
+
+/** Every operation carries the server-side limit, so MongoDB aborts one that runs too long. */
+const LIMIT = { maxTimeMS: MAX_TIME_MS } as const;
 import type { StockListQuery, StockPage, StockRecord } from "../domain/stock.ts";
 
 /** The seed's document shape. */
@@ -70,7 +74,7 @@ export async function createMongoStockRepository(
           product_id: record.productId,
           quantity: record.quantity,
           last_updated: record.lastUpdated,
-        });
+        }, LIMIT);
       } catch (error) {
         if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) {
           throw new StockAlreadyExistsError(record.productId);
@@ -81,7 +85,7 @@ export async function createMongoStockRepository(
     },
 
     async get(productId) {
-      const doc = await collection.findOne({ product_id: productId });
+      const doc = await collection.findOne({ product_id: productId }, LIMIT);
       return doc === null ? null : _toRecord(doc);
     },
 
@@ -104,14 +108,14 @@ export async function createMongoStockRepository(
         const before = await collection.findOneAndUpdate(
           filter,
           { $inc: { quantity: delta }, $set: { last_updated: at }, ...keyed.push },
-          { returnDocument: "before" },
+          { returnDocument: "before", ...LIMIT },
         );
         if (before !== null) {
           const after = { productId, quantity: before.quantity + delta, lastUpdated: new Date(at) };
           return { ok: true, before: _toRecord(before), after };
         }
         // Nothing matched: the read only explains why; it never feeds a write.
-        const current = await collection.findOne({ product_id: productId });
+        const current = await collection.findOne({ product_id: productId }, LIMIT);
         if (current === null) return { ok: false, reason: "not_found" };
         if (opKey !== undefined && current.ops?.includes(opKey)) {
           return replayOf(_toRecord(current));
@@ -133,10 +137,10 @@ export async function createMongoStockRepository(
       const before = await collection.findOneAndUpdate(
         { product_id: productId, ...keyed.filter },
         { $set: { quantity, last_updated: at }, ...keyed.push },
-        { returnDocument: "before" },
+        { returnDocument: "before", ...LIMIT },
       );
       if (before === null) {
-        const current = await collection.findOne({ product_id: productId });
+        const current = await collection.findOne({ product_id: productId }, LIMIT);
         if (current === null) return { ok: false, reason: "not_found" };
         return replayOf(_toRecord(current));
       }
@@ -145,7 +149,7 @@ export async function createMongoStockRepository(
     },
 
     async delete(productId) {
-      const result = await collection.deleteOne({ product_id: productId });
+      const result = await collection.deleteOne({ product_id: productId }, LIMIT);
       return result.deletedCount === 1;
     },
 
@@ -185,9 +189,9 @@ async function _list(
   const [docs, total] = await Promise.all([
     // limit(0) means "no limit" to MongoDB, so an empty page is never asked for.
     query.limit > 0
-      ? collection.find(filter).sort(sort).skip(query.offset).limit(query.limit).toArray()
+      ? collection.find(filter, LIMIT).sort(sort).skip(query.offset).limit(query.limit).toArray()
       : Promise.resolve([]),
-    collection.countDocuments(filter),
+    collection.countDocuments(filter, LIMIT),
   ]);
   return { items: docs.map(_toRecord), total };
 }

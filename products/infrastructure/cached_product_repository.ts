@@ -74,15 +74,28 @@ export class CachedProductRepository implements ProductRepository {
   }
 
   async update(id: string, changes: ProductChanges, at: string): Promise<Product | null> {
-    const updated = await this.#store.update(id, changes, at);
+    const updated = await this.#invalidatingOnFailure(
+      id,
+      () => this.#store.update(id, changes, at),
+    );
     if (updated) await this.#invalidate(id);
     return updated;
   }
 
   async delete(id: string): Promise<boolean> {
-    const deleted = await this.#store.delete(id);
+    const deleted = await this.#invalidatingOnFailure(id, () => this.#store.delete(id));
     if (deleted) await this.#invalidate(id);
     return deleted;
+  }
+
+  /** A change that failed may still have been applied (an unknown outcome): forget the entry. */
+  async #invalidatingOnFailure<T>(id: string, change: () => Promise<T>): Promise<T> {
+    try {
+      return await change();
+    } catch (err) {
+      await this.#invalidate(id);
+      throw err;
+    }
   }
 
   ping(): Promise<void> {

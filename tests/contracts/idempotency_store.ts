@@ -37,6 +37,30 @@ export function idempotencyStoreContract(
     register(title, (harness) => fn(harness.store));
   }
 
+  test("lookup() reads what is stored for a key in one call, claim and answer alike", async (store) => {
+    assert.equal(await store.lookup("k-1"), null);
+    await store.claim("k-1", "fp-1", DAY_MS);
+    const claimed = await store.lookup("k-1");
+    assert.deepEqual(
+      claimed &&
+        { fingerprint: claimed.fingerprint, state: claimed.state, response: claimed.response },
+      { fingerprint: "fp-1", state: "in_progress", response: undefined },
+    );
+    assert.ok(claimed!.expiresAt > Date.now() + DAY_MS - 60_000, "the claim's lease");
+    await store.complete("k-1", RESPONSE, DAY_MS);
+    const completed = await store.lookup("k-1");
+    assert.deepEqual(
+      completed &&
+        {
+          fingerprint: completed.fingerprint,
+          state: completed.state,
+          response: completed.response,
+        },
+      { fingerprint: "fp-1", state: "completed", response: RESPONSE },
+    );
+    assert.equal(await store.lookup("k-2"), null);
+  });
+
   test("claim() grants a key to exactly one of 50 concurrent callers", async (store) => {
     const claims = await Promise.all(
       Array.from({ length: 50 }, () => store.claim("k-1", "fp-1", DAY_MS)),

@@ -25,6 +25,9 @@ export const BLANK_BACKENDS: Record<string, string> = {
   PRODUCTS_SERVICE_URL: "",
   DENO_ENV: "",
   DENO_DEPLOYMENT_ID: "",
+  STORE_MAX_IN_FLIGHT: "",
+  STORE_MAX_QUEUE: "",
+  STORE_MAX_WAIT_MS: "",
 };
 
 export type ServiceName = "products" | "inventory";
@@ -81,6 +84,9 @@ export async function startService(
       PORT: String(port),
       API_KEY: TEST_API_KEY,
       LOG_LEVEL: "info",
+      // Correctness under concurrency must not hang on how busy the test machine is: a call waits
+      // for admission as long as its budget allows. Overload cases set their own limits.
+      STORE_MAX_WAIT_MS: "5000",
       ...env,
     },
     stdin: "null",
