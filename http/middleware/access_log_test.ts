@@ -3,7 +3,6 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../api_error.ts";
-import { respond } from "../respond.ts";
 import { memoryLogger } from "../../tests/support/memory_logger.ts";
 import { accessLog, type AccessLogOptions } from "./access_log.ts";
 import { errorHandler, notFoundHandler } from "./error_handler.ts";
@@ -17,8 +16,8 @@ function testApp(options: AccessLogOptions = {}) {
   app.onError(errorHandler());
   app.notFound(notFoundHandler());
   app.use(requestId(), accessLog(logger, options));
-  app.get("/ok", (c) => respond(c, 200, "ok", "text/plain"));
-  app.post("/things", (c) => respond(c, 201, null, null));
+  app.get("/ok", (c) => c.text("ok", 200));
+  app.post("/things", (c) => c.body(null, 201));
   app.get("/denied", () => {
     throw new ApiError(401, { code: "unauthorized", detail: "No" });
   });
@@ -33,11 +32,11 @@ function testApp(options: AccessLogOptions = {}) {
     log.info({ step: 1 }, "handler info");
     log.warn({ step: 2 }, "handler warn");
     log.error({ step: 3 }, "handler error");
-    return respond(c, 200, "ok", "text/plain");
+    return c.text("ok", 200);
   });
   app.get("/slow", async (c) => {
     await new Promise((resolve) => setTimeout(resolve, 30));
-    return respond(c, 200, "ok", "text/plain");
+    return c.text("ok", 200);
   });
   const accessLines = () => lines().filter((l) => l.message === ACCESS);
   return { app, lines, accessLines };

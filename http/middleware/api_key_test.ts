@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
-import { respond } from "../respond.ts";
 import { jsonApiBody } from "../../tests/support/jsonapi.ts";
 import { API_KEY_HEADER, apiKey } from "./api_key.ts";
 import { errorHandler } from "./error_handler.ts";
@@ -16,7 +15,7 @@ function testApp() {
   app.use(requestId(), apiKey({ key: KEY }));
   app.get("/things", (c) => {
     served++;
-    return respond(c, 200, "ok", "text/plain");
+    return c.text("ok", 200);
   });
   return { app, served: () => served };
 }

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
-import { respond } from "../respond.ts";
 import { jsonApiBody } from "../../tests/support/jsonapi.ts";
 import { jsonApiBodyReader } from "./body_reader.ts";
 import { errorHandler } from "./error_handler.ts";
@@ -16,11 +15,13 @@ function testApp() {
   app.use(requestId(), jsonApiBodyReader());
   app.on(["POST", "PATCH"], "/things", async (c) => {
     served++;
-    return respond(c, 200, JSON.stringify({ received: await c.req.json() }), "application/json");
+    return c.body(JSON.stringify({ received: await c.req.json() }), 200, {
+      "Content-Type": "application/json",
+    });
   });
   app.on(["GET", "DELETE"], "/things", async (c) => {
     served++;
-    return respond(c, 200, `unread: ${await c.req.text()}`, "text/plain");
+    return c.text(`unread: ${await c.req.text()}`, 200);
   });
   return { app, served: () => served };
 }
@@ -76,7 +77,7 @@ Deno.test("jsonApiBodyReader() parses a valid body before the handler, and c.req
   app.post("/things", async (c) => {
     parsesBeforeHandler = parses;
     const body = await c.req.json();
-    return respond(c, 200, JSON.stringify({ received: body }), "application/json");
+    return c.body(JSON.stringify({ received: body }), 200, { "Content-Type": "application/json" });
   });
   const document = { data: { type: "things", attributes: { name: "Café ☕ 𝄞", n: 1.5 } } };
   JSON.parse = function countingParse(...args: Parameters<typeof JSON.parse>) {

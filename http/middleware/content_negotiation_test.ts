@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
 import { JSONAPI_MEDIA_TYPE } from "../jsonapi.ts";
-import { respond } from "../respond.ts";
 import { jsonApiBody } from "../../tests/support/jsonapi.ts";
 import { jsonApiContentNegotiation } from "./content_negotiation.ts";
 import { errorHandler } from "./error_handler.ts";
@@ -17,7 +16,7 @@ function testApp(): Hono<AppEnv> {
   app.on(
     ["GET", "POST", "PATCH", "DELETE"],
     "/things",
-    (c) => respond(c, 200, "passed", "text/plain"),
+    (c) => c.text("passed", 200),
   );
   return app;
 }

@@ -4,7 +4,6 @@ import { DomainError, type DomainErrorKind } from "@stockroom/kernel";
 import { LazyRequestLogger } from "@stockroom/runtime/logger";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../api_error.ts";
-import { respond } from "../respond.ts";
 import { jsonApiBody } from "../../tests/support/jsonapi.ts";
 import { memoryLogger } from "../../tests/support/memory_logger.ts";
 import { errorHandler, methodNotAllowed, notFoundHandler, toApiError } from "./error_handler.ts";
@@ -57,13 +56,13 @@ function testApp(options: { withLogger?: boolean } = {}) {
     throw new Error("secret internals");
   });
   app.get("/type-error", (c) => {
-    return respond(c, 200, (c.req.query("missing") as unknown as { x: string }).x, null);
+    return c.text((c.req.query("missing") as unknown as { x: string }).x);
   });
   app.get("/impostor", () => {
     throw Object.assign(new Error("secret internals"), { kind: "teapot", code: "teapot" });
   });
-  app.get("/things", (c) => respond(c, 200, "ok", "text/plain"));
-  app.post("/things", (c) => respond(c, 201, null, null));
+  app.get("/things", (c) => c.text("ok", 200));
+  app.post("/things", (c) => c.body(null, 201));
   app.all("/things", methodNotAllowed(["GET", "POST"]));
   return { app, lines };
 }

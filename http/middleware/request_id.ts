@@ -3,16 +3,18 @@ import { requestId as honoRequestId } from "hono/request-id";
 import type { AppEnv } from "../env.ts";
 import { REQUEST_ID_HEADER, requestIdFrom } from "@stockroom/kernel";
 
+const MAX_REQUEST_ID_LENGTH = 200;
+
 /**
- * Takes `X-Request-ID` when it is 1–200 printable ASCII characters, otherwise makes a UUID (so
- * `trace.1:2` is kept, which Hono's own rule would replace). Hono's built-in does the bookkeeping;
- * every response echoes the id through respond().
+ * Hono's built-in: takes `X-Request-ID`, sets it for the request and echoes it on every response,
+ * errors included. Its own rule admits only word characters, `-` and `=`; when that rule refuses
+ * an id, ours decides (1–200 printable ASCII characters, trimmed, else a new UUID), so `trace.1:2`
+ * is kept.
  */
 export function requestId(): MiddlewareHandler<AppEnv> {
   return honoRequestId({
-    // Empty: Hono neither reads nor sets the header itself; the generator reads it, and respond()
-    // (shared/respond.ts) echoes it on every response.
-    headerName: "",
+    headerName: REQUEST_ID_HEADER,
+    limitLength: MAX_REQUEST_ID_LENGTH,
     generator: (c) => requestIdFrom(c.req.header(REQUEST_ID_HEADER)),
   }) as unknown as MiddlewareHandler<AppEnv>;
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
 import { JSONAPI_MEDIA_TYPE } from "../jsonapi.ts";
-import { jsonApiResponse, respond } from "../respond.ts";
+import { jsonApiResponse } from "../respond.ts";
 import { requestId } from "./request_id.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -10,7 +10,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 function testApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(requestId());
-  app.get("/text", (c) => respond(c, 200, c.get("requestId"), "text/plain"));
+  app.get("/text", (c) => c.text(c.get("requestId"), 200));
   app.get(
     "/document",
     (c) => jsonApiResponse(c, 200, JSON.stringify({ meta: { request_id: c.get("requestId") } })),

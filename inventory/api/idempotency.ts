@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { ApiError, type AppEnv, respond } from "@stockroom/http";
+import { ApiError, type AppEnv } from "@stockroom/http";
 import { DependencyUnavailableError, OutcomeUnknownError } from "@stockroom/kernel";
 import {
   classifyClaim,
@@ -35,11 +35,11 @@ async function fingerprint(method: string, path: string, body: ArrayBuffer): Pro
 }
 
 /** Built through the context, so the replay carries this request's own X-Request-ID. */
-function replay(c: Context<AppEnv>, response: IdempotentResponse) {
-  return respond(c, response.status, response.body || null, null, {
-    ...response.headers,
-    "Idempotent-Replayed": "true",
-  });
+function replay(c: Context<AppEnv>, response: IdempotentResponse): Response {
+  const headers = { ...response.headers, "Idempotent-Replayed": "true" };
+  return response.body === ""
+    ? c.body(null, response.status as 204, headers)
+    : c.body(response.body, response.status as 200, headers);
 }
 
 /** What a key that is not free means for this request: a replay, or why it cannot run now. */

@@ -9,7 +9,6 @@ import {
   methodNotAllowed,
   noQuery,
   resourceDocument,
-  respond,
   uuidParam,
 } from "@stockroom/http";
 import type { InventoryService, RequestContext } from "../application/inventory_service.ts";
@@ -169,7 +168,7 @@ export function inventoryRoutes(options: InventoryRoutesOptions): Hono<AppEnv> {
     )
     .delete("/:product_id", jsonApiQuery(noQuery), async (c) => {
       await service.delete(productId(c.req.param("product_id")), context(c));
-      return respond(c, 204, null, null);
+      return c.body(null, 204);
     })
     .all("/:product_id", methodNotAllowed(["GET", "PATCH", "DELETE"]));
 }

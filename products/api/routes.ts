@@ -9,7 +9,6 @@ import {
   methodNotAllowed,
   noQuery,
   resourceDocument,
-  respond,
   uuidParam,
 } from "@stockroom/http";
 import { isUuid } from "@stockroom/kernel";
@@ -120,7 +119,7 @@ export function productRoutes(
     )
     .delete("/:id", jsonApiQuery(noQuery), async (c) => {
       await service.delete(productId(c.req.param("id")), c.get("logger"));
-      return respond(c, 204, null, null);
+      return c.body(null, 204);
     })
     .all("/:id", methodNotAllowed(["GET", "PATCH", "DELETE"]));
 }

@@ -67,7 +67,7 @@ function sleep(ms: number): Promise<void> {
 /**
  * Starts `<repo>/<name>/main.ts` with `PORT`, `API_KEY`, `LOG_LEVEL=info` and `env`, in its own
  * temporary working directory (so `.data/` of the embedded stores is private and removed on stop),
- * and resolves once `GET /health` answers 200.
+ * and resolves once it has started (`GET /health/ready` no longer says `starting`).
  */
 export async function startService(
   name: ServiceName,
@@ -135,9 +135,10 @@ export async function startService(
     for (;;) {
       if (exited) throw new Error(`${name} exited with ${exited.code}: ${stderr.join("\n")}`);
       try {
-        const res = await fetch(`${url}/health`);
-        await res.body?.cancel();
-        if (res.status === 200) break;
+        // Started means past the boot shell's "starting": loaded, configured, stores connected.
+        const res = await fetch(`${url}/health/ready`);
+        const body = await res.text();
+        if (!body.includes('"starting"')) break;
       } catch { /* not listening yet */ }
       if (Date.now() > deadline) {
         throw new Error(`${name} not healthy after ${START_TIMEOUT_MS} ms: ${stderr.join("\n")}`);

@@ -420,15 +420,29 @@ Deno.test({
             if (r.status !== 200) missing.push(show(r));
           }
           const rows = await stores.sql`select id from products where id = any(${unacked})`;
+          const stored = new Set(rows.map((r) => r.id as string));
+          // A 503 says nothing was applied; only a 504 (outcome unknown) may have been.
+          const refusedButStored = unacked.filter((id) =>
+            created.get(id) === 503 && stored.has(id)
+          );
+          const refusalsWithoutRetryAfter = samples.filter((s) =>
+            s.status === 503 && !/^\d+$/.test(s.headers.get("retry-after") ?? "")
+          );
           figures("3 faults products↔postgresql writes", {
             creates: created.size,
             acknowledged: acked.length,
             acknowledged_missing: missing.length,
-            unacknowledged: unacked.length,
-            unacknowledged_but_stored: rows.length,
+            unacknowledged: countBy(unacked, (id) => created.get(id)!),
+            unacknowledged_but_stored: countBy([...stored], (id) => created.get(id)!),
           });
           if (missing.length > 0) {
             problems.push(`${missing.length} acknowledged products missing: ${missing[0]}`);
+          }
+          if (refusedButStored.length > 0) {
+            problems.push(`${refusedButStored.length} creates answered 503 were stored`);
+          }
+          if (refusalsWithoutRetryAfter.length > 0) {
+            problems.push(`${refusalsWithoutRetryAfter.length} 503s without Retry-After`);
           }
           assert.ok(acked.length > 0 && samples.length > 0);
           assert.deepEqual(problems, []);
@@ -553,7 +567,7 @@ Deno.test({
           const acked = new Map<string, number>(ids.map((id) => [id, 0]));
           const unacked = new Map<string, number>(ids.map((id) => [id, 0]));
           // Every adjustment carries its own Idempotency-Key, as a careful client's would.
-          const failedKeys: { id: string; key: string }[] = [];
+          const failedKeys: { id: string; key: string; status: number }[] = [];
           const { samples, problems } = await runScenario({
             name: "inventory↔mongodb",
             proxy: mongoProxy,
@@ -577,7 +591,7 @@ Deno.test({
                   ).then((s) => {
                     const book = s.status === 200 ? acked : unacked;
                     book.set(mine, book.get(mine)! + 1);
-                    if (s.status !== 200) failedKeys.push({ id: mine, key });
+                    if (s.status !== 200) failedKeys.push({ id: mine, key, status: s.status });
                     return s;
                   });
                 }
@@ -603,13 +617,18 @@ Deno.test({
             return out;
           };
           // Without retries: every acknowledged adjustment is there; a failed one may be too.
+          // A 503 says nothing was applied: only the failures that were not 503 (a 504, outcome
+          // unknown) may have been.
           const lost: string[] = [];
           let appliedUnacked = 0;
           for (const [id, q] of await quantities()) {
             const low = 1000 + acked.get(id)!;
-            const high = low + unacked.get(id)!;
+            const high = low +
+              failedKeys.filter((f) => f.id === id && f.status !== 503).length;
             if (typeof q !== "number" || q < low || q > high) {
-              lost.push(`${id}: quantity ${q}, acknowledged says ${low}..${high}`);
+              lost.push(
+                `${id}: quantity ${q}, acknowledged says ${low}..${high} (503s apply nothing)`,
+              );
             } else appliedUnacked += q - low;
           }
           // With retries: the client retries each failed adjustment once, with its key, now that
@@ -638,7 +657,7 @@ Deno.test({
           }
           figures("3 faults inventory↔mongodb writes", {
             adjustments_acknowledged: [...acked.values()].reduce((a, b) => a + b, 0),
-            adjustments_failed: [...unacked.values()].reduce((a, b) => a + b, 0),
+            adjustments_failed: countBy(failedKeys, (f) => f.status),
             failed_but_applied: appliedUnacked,
             inconsistent: lost.length,
             retried_with_key: countBy(

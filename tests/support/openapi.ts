@@ -9,10 +9,13 @@ export async function assertValidOpenApi(document: Record<string, unknown>): Pro
   assert.ok(result.valid, `invalid OpenAPI document: ${JSON.stringify(result.errors, null, 2)}`);
 }
 
-/** Every method+path the Hono app serves, in OpenAPI form (`:id` → `{id}`), 405 handlers aside. */
+/**
+ * Every method+path the Hono app serves, in OpenAPI form (`:id` → `{id}`), 405 handlers and
+ * middleware registered for some methods on every path (`*`) aside.
+ */
 export function servedRoutes(app: { routes: { method: string; path: string }[] }): string[] {
   const served = app.routes
-    .filter((r) => r.method !== "ALL")
+    .filter((r) => r.method !== "ALL" && r.path !== "/*")
     .map((r) =>
       `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, "{$1}").replace(/(.)\/$/, "$1")}`
     );
