@@ -44,7 +44,7 @@ export function jsonApiQuery(spec: QuerySpec) {
   }, syncParse);
   // Speed trick (cached reads, P1): most requests carry no query at all, and its validated form
   // is always the same, so it is computed once (frozen: handlers share it) and the validator is
-  // skipped. Measured: 1.1 µs of a cached read's CPU in-process.
+  // skipped. Measured on cached reads in-process: 1.0–1.8 µs a request (commit 9985316).
   const none = deepFreeze(schema.parse({}));
   return (async function jsonApiQuery(c, next) {
     if (c.req.url.includes("?")) return await validate(c, next);

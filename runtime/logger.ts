@@ -95,9 +95,12 @@ export function accessLogWriter(logger: Logger): (line: AccessLine) => void {
   ]!;
   const service = JSON.stringify(logger.bindings().service);
   const timestamp = isoTimestamp();
+  // The level is set once, at start-up.
+  const infoEnabled = logger.isLevelEnabled("info");
+  const errorEnabled = logger.isLevelEnabled("error");
   return function writeAccessLine(line) {
     const error = line.status >= 500;
-    if (!logger.isLevelEnabled(error ? "error" : "info")) return;
+    if (!(error ? errorEnabled : infoEnabled)) return;
     const span = traceContext();
     const ids = span === NO_TRACE
       ? ""

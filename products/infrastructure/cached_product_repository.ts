@@ -127,8 +127,9 @@ export class CachedProductRepository implements ProductRepository {
    * cleaned too once the cache is back (other instances read them from it).
    */
   #retryUnconfirmed(): void {
+    if (this.#unconfirmed.size === 0) return;
     const now = this.#options.clock.now().getTime();
-    if (this.#unconfirmed.size === 0 || now - this.#lastRetry < RETRY_INTERVAL_MS) return;
+    if (now - this.#lastRetry < RETRY_INTERVAL_MS) return;
     this.#lastRetry = now;
     const batch = [...this.#unconfirmed].slice(0, RETRY_BATCH);
     void Promise.all(batch.map((id) => this.#invalidate(id)));
