@@ -96,3 +96,34 @@ export function resourceDocument(
 export function errorDocument(errors: ErrorObject[]): Record<string, unknown> {
   return { jsonapi: { version: "1.1" }, errors };
 }
+
+/**
+ * `scheme://host[:port]` of a request URL, for the links of the documents answering it. Request
+ * URLs reach a handler already parsed and serialized by the runtime, so the origin is everything
+ * before the path's first slash, with no second parse (0.5 µs of a cached read, commit 19a67c2).
+ */
+export function requestOrigin(url: string): string {
+  const path = url.indexOf("/", url.indexOf("//") + 2);
+  return path === -1 ? url : url.slice(0, path);
+}
+
+const rendered = new WeakMap<object, { key: string; json: string }>();
+
+/**
+ * Speed trick (cached reads, P1): the JSON text of a document about `resource`, made once per
+ * object and `key` (the parts of the document that do not come from the object, such as the base
+ * URL) and reused while the object lives. Only for objects that are never changed after they are
+ * made (the domain's entities are readonly): a cache hit hands back the same object every time,
+ * so its document is serialized once. Measured: 1.5–1.7 µs of a cached read (commit 19a67c2).
+ */
+export function documentJson<T extends object>(
+  resource: T,
+  key: string,
+  render: (resource: T) => unknown,
+): string {
+  const memo = rendered.get(resource);
+  if (memo?.key === key) return memo.json;
+  const json = JSON.stringify(render(resource));
+  rendered.set(resource, { key, json });
+  return json;
+}

@@ -8,6 +8,7 @@ import {
   jsonApiResponse,
   methodNotAllowed,
   noQuery,
+  requestOrigin,
   resourceDocument,
   uuidParam,
 } from "@stockroom/http";
@@ -47,7 +48,7 @@ export function inventoryRoutes(options: InventoryRoutesOptions): Hono<AppEnv> {
     log: c.get("logger"),
   });
   const serialize = (url: string, fields?: readonly string[]) => ({
-    baseUrl: new URL(url).origin,
+    baseUrl: requestOrigin(url),
     productsServiceUrl,
     fields,
   });

@@ -8,6 +8,7 @@ import {
   jsonApiResponse,
   methodNotAllowed,
   noQuery,
+  requestOrigin,
   resourceDocument,
   uuidParam,
 } from "@stockroom/http";
@@ -21,15 +22,6 @@ import {
   updateProductAttributes,
 } from "./schemas.ts";
 import { productDocumentJson, productResource } from "./serializer.ts";
-
-/**
- * `scheme://host[:port]` of a request URL. Request URLs are already parsed and serialized by the
- * runtime, so the origin is everything before the path's first slash; no need to parse again.
- */
-function origin(url: string): string {
-  const path = url.indexOf("/", url.indexOf("//") + 2);
-  return path === -1 ? url : url.slice(0, path);
-}
 
 /** A malformed id can name no product: 404 without touching the store. */
 function productId(id: string): string {
@@ -63,7 +55,7 @@ export function productRoutes(
           { ...input.attributes, id: input.id },
           c.get("logger"),
         );
-        const resource = productResource(product, origin(c.req.url));
+        const resource = productResource(product, requestOrigin(c.req.url));
         return jsonApiResponse(c, 201, JSON.stringify(resourceDocument(resource)), {
           Location: resource.links!.self,
         });
@@ -80,7 +72,7 @@ export function productRoutes(
         minPrice: q.filters.min_price as number | undefined,
         maxPrice: q.filters.max_price as number | undefined,
       });
-      const base = origin(c.req.url);
+      const base = requestOrigin(c.req.url);
       const data = page.items.map((p) => productResource(p, base, q.fields.products));
       return jsonApiResponse(
         c,
@@ -93,7 +85,7 @@ export function productRoutes(
       const q = c.req.valid("query");
       const { product, cached } = await service.get(productId(c.req.param("id")));
       options.onCacheResult?.(cached);
-      const base = origin(c.req.url);
+      const base = requestOrigin(c.req.url);
       const json = q.fields.products
         ? JSON.stringify(resourceDocument(productResource(product, base, q.fields.products)))
         : productDocumentJson(product, base);
@@ -113,7 +105,7 @@ export function productRoutes(
         return jsonApiResponse(
           c,
           200,
-          JSON.stringify(resourceDocument(productResource(product, origin(c.req.url)))),
+          JSON.stringify(resourceDocument(productResource(product, requestOrigin(c.req.url)))),
         );
       },
     )

@@ -1,14 +1,15 @@
 import { DomainError } from "@stockroom/kernel";
 
+/** A product as stored; never changed once made (a change makes a new one). */
 export interface Product {
-  id: string;
-  name: string;
-  description: string;
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
   /** Exact to the cent; at most 99 999 999.99 (NUMERIC(10,2)). */
-  price: number;
+  readonly price: number;
   /** ISO 8601 UTC, millisecond precision. */
-  createdAt: string;
-  updatedAt: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
 }
 
 export type NewProduct = Pick<Product, "name" | "description" | "price"> & { id?: string };

@@ -124,7 +124,7 @@ Deno.test("LruProductCache keeps its own frozen copy, so callers cannot change w
   original.name = "changed";
   const got = await cache.get("x");
   assert.throws(() => {
-    got!.price = 99;
+    (got as { price: number }).price = 99; // the type forbids it; the frozen copy does too
   }, TypeError);
   assert.deepEqual(await cache.get("x"), { ...original, name: "n" });
 });
