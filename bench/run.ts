@@ -12,27 +12,39 @@
  * depend on how much of the core the server got, so it is the steadier figure when other work
  * competes for the machine. The pid is checked to hold the port's listening socket.
  *
- *   P1  cached GET /products/{id}, whole stack (API key, request id, JSON:API, access log) vs a bare
- *       Deno.serve returning the same bytes; Upstash (gateway on real Redis) and embedded LRU.
- *   P2  uncached GET /products/{id} (CACHE_TTL_SECONDS=0, PostgreSQL) vs a bare Deno.serve doing
- *       the same postgres.js point select.
- *   P3  PATCH /inventory/{id} purchases (quantity_delta -1), 50 connections on one product, vs a
- *       bare Deno.serve doing the same conditional findOneAndUpdate on the same server.
- *   P4  POST /inventory latency (it calls products; every request a fresh product) vs cached
- *       GET /products/{id} latency at the same concurrency.
- *   P5  cold start, spawn to first 200 on /health, vs a tiny Deno.serve script.
- *   P6  RSS (VmRSS) idle and after load; embedded products idle after its first start (new data
- *       dir), after a restart (data dir exists) and started as `deno task dev` does (--watch).
+ * Figures (BENCH_ONLY names in brackets, any case):
+ *
+ *   P1  [P1] cached GET /products/{id}, whole stack (API key, request id, JSON:API, access log) vs a
+ *       bare Deno.serve returning the same bytes; Upstash (gateway on real Redis) and embedded LRU.
+ *   P2  [P2] uncached GET /products/{id} (CACHE_TTL_SECONDS=0, PostgreSQL) vs a bare Deno.serve
+ *       doing the same postgres.js point select.
+ *   P3  [P3] PATCH /inventory/{id} purchases (quantity_delta -1), 50 connections on one product, vs
+ *       a bare Deno.serve doing the same conditional findOneAndUpdate on the same server.
+ *   P3k [P3K] the same purchases with a distinct Idempotency-Key per request (on a product of their
+ *       own), vs the same ceiling.
+ *   P4  [P4] POST /inventory, a fresh product every request (seeded beforehand, walked by wrk; the
+ *       ceiling gets the same requests), throughput and p99, vs a bare Deno.serve making the same
+ *       two calls at the same concurrency: GET /products/{id} on the same products process (fetch,
+ *       API key), then insertOne into a collection of its own on the same MongoDB server.
+ *       (The former P4, POST latency against a cached GET, is retired.)
+ *   Overload [OVERLOAD] inventory with its default admission settings, purchases sent open-loop
+ *       (bench/lib/open_loop.ts) at BENCH_OVERLOAD_FACTOR × the capacity a short closed loop just
+ *       measured: goodput vs capacity, share refused (503 overloaded), p99 of refusals and of
+ *       successes. Report only.
+ *   P5  [P5] cold start, spawn to first 200 on /health, vs a tiny Deno.serve script.
+ *   P6  [P6] RSS (VmRSS) idle and after load; embedded products idle after its first start (new
+ *       data dir), after a restart (data dir exists) and started as `deno task dev` does (--watch).
+ *
+ * The inventory figures (P3, P3k, P4, Overload) are in bench/lib/inventory_figures.ts; what every
+ * figure shares (settings, alternating runs, rows) is in bench/lib/harness.ts.
  *
  * Settings (environment): BENCH_ROUNDS (5), BENCH_DURATION (10 s), BENCH_WARMUP (2 s),
- * BENCH_THREADS (1), BENCH_CONNECTIONS (50), BENCH_P4_CONNECTIONS (10), BENCH_COLD_RUNS (5),
- * BENCH_ONLY (e.g. "P1,P3"; P6 rows come with the runs they follow), BENCH_RESULTS (output path,
- * default bench/RESULTS.md).
+ * BENCH_THREADS (1), BENCH_CONNECTIONS (50), BENCH_P4_CONNECTIONS (10), BENCH_OVERLOAD_FACTOR (10),
+ * BENCH_COLD_RUNS (5), BENCH_ONLY (e.g. "P1,P3K,OVERLOAD"; P6 rows come with the runs they follow),
+ * BENCH_RESULTS (output path, default bench/RESULTS.md).
  */
 import {
-  BENCH_API_KEY,
   clkTck,
-  cpuTicks,
   freePort,
   liveCount,
   makeTempDir,
@@ -45,399 +57,45 @@ import {
   type SpawnOptions,
   startDeno,
   stopAll,
-  tailLog,
   treeRssMb,
   waitHealthy,
 } from "./lib/procs.ts";
-import {
-  ensureWrk,
-  runWrk,
-  staticScript,
-  walkScript,
-  type WrkResult,
-  wrkVersion,
-} from "./lib/wrk.ts";
+import { ensureWrk, wrkVersion } from "./lib/wrk.ts";
 import {
   codeVersion,
   fmt,
   loadAverage,
   machineInfo,
   median,
-  type Row,
   table,
   verdict,
 } from "./lib/report.ts";
-import { backends, type BenchStores, createBenchStores } from "./lib/stores.ts";
-
-function envInt(name: string, fallback: number): number {
-  const raw = Deno.env.get(name);
-  if (!raw) return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number`);
-  return n;
-}
-
-const S = {
-  rounds: Math.max(1, Math.round(envInt("BENCH_ROUNDS", 5))),
-  durationS: envInt("BENCH_DURATION", 10),
-  warmupS: envInt("BENCH_WARMUP", 2),
-  threads: Math.round(envInt("BENCH_THREADS", 1)),
-  connections: Math.round(envInt("BENCH_CONNECTIONS", 50)),
-  p4Connections: Math.round(envInt("BENCH_P4_CONNECTIONS", 10)),
-  coldRuns: Math.round(envInt("BENCH_COLD_RUNS", 5)),
-  only: (Deno.env.get("BENCH_ONLY") ?? "").toUpperCase().split(",").map((s) => s.trim())
-    .filter(Boolean),
-  results: Deno.env.get("BENCH_RESULTS") ?? `${REPO}bench/RESULTS.md`,
-};
-const want = (fig: string) => S.only.length === 0 || S.only.includes(fig);
-
-const started = Date.now();
-function log(line: string) {
-  const t = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
-  console.error(`bench [${t}s] ${line}`);
-}
-
-const rows: Row[] = [];
-const details: string[] = [];
-const notes: string[] = [];
-const KEY = { "X-API-Key": BENCH_API_KEY };
-const JSONAPI = "application/vnd.api+json";
-
-// ---------------------------------------------------------------------------------------------
-// HTTP helpers
-
-interface ApiAnswer {
-  status: number;
-  headers: Headers;
-  text: string;
-  // deno-lint-ignore no-explicit-any
-  doc: any;
-}
-
-async function api(base: string, path: string, method = "GET", body?: unknown): Promise<ApiAnswer> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: body === undefined ? KEY : { ...KEY, "Content-Type": JSONAPI },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let doc = null;
-  try {
-    doc = text ? JSON.parse(text) : null;
-  } catch { /* not JSON */ }
-  return { status: res.status, headers: res.headers, text, doc };
-}
-
-function expectStatus(answer: ApiAnswer, status: number, what: string): void {
-  if (answer.status !== status) {
-    throw new Error(
-      `${what}: expected ${status}, got ${answer.status}: ${answer.text.slice(0, 500)}`,
-    );
-  }
-}
-
-async function createProduct(products: Proc, name: string): Promise<string> {
-  const created = await api(products.url, "/products", "POST", {
-    data: {
-      type: "products",
-      attributes: { name, description: "A product for the benchmark, 350 ml, blue", price: 12.5 },
-    },
-  });
-  expectStatus(created, 201, `POST /products on ${products.name}`);
-  return created.doc.data.id;
-}
-
-async function countInLog(proc: Proc, needle: string): Promise<number> {
-  const text = await Deno.readTextFile(proc.logPath).catch(() => "");
-  let count = 0;
-  for (let i = text.indexOf(needle); i !== -1; i = text.indexOf(needle, i + needle.length)) count++;
-  return count;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Alternating load runs
-
-interface LoadTarget {
-  name: string;
-  url: string;
-  /** Lua for the next run (id-walking scripts move on after every run, warm-ups included). */
-  script: () => string;
-  connections: number;
-  /** Told how the run went (for id-walking offsets). */
-  after?: (r: WrkResult) => void;
-  /**
-   * The process behind `url`: its CPU time is measured around every measured run, and it is
-   * named in the error if it died.
-   */
-  proc: Proc;
-  /** Other processes the requests go through: CPU per request reported for information. */
-  others?: Proc[];
-}
-
-/** A measured run: wrk's figures plus CPU time per request of the processes behind it. */
-interface Measured extends WrkResult {
-  /** utime + stime of the target's process (tree) during the measured run, in clock ticks. */
-  ticks: number;
-  /** CPU µs per request wrk completed. */
-  cpuUs: number;
-  /** The same for `others`, by process name. */
-  othersUs: Record<string, number>;
-}
-
-let wrk = "wrk";
-let scratch = "/tmp";
-let usPerTick = 10_000;
-/** Every process whose CPU time was measured: name → pids of its tree (for the notes). */
-const measuredTrees = new Map<string, { pid: number; tree: number[] }>();
-
-/** The pids whose CPU time stands for `proc`: its tree, once checked to hold its port. */
-function cpuPids(proc: Proc): number[] {
-  const { serving, tree } = servingPids(proc);
-  if (!serving.includes(proc.pid)) {
-    log(`${proc.name}: pid ${proc.pid} does not hold port ${proc.port}; ${serving} does`);
-  }
-  measuredTrees.set(proc.name, { pid: proc.pid, tree });
-  return tree;
-}
-
-function treeTicks(pids: number[], proc: Proc): number {
-  let sum = 0;
-  for (const pid of pids) {
-    try {
-      sum += cpuTicks(pid);
-    } catch (err) {
-      throw new Error(`${proc.name}: pid ${pid} of its tree is gone`, { cause: err });
-    }
-  }
-  return sum;
-}
-
-async function load(target: LoadTarget): Promise<Measured> {
-  const base = { threads: S.threads, connections: target.connections, url: target.url };
-  const procs = [target.proc, ...(target.others ?? [])];
-  const once = async (durationS: number, measure: boolean) => {
-    try {
-      const script = target.script();
-      const pids = measure ? procs.map(cpuPids) : [];
-      // Read just before wrk starts and just after it ends: nothing else happens in between.
-      const before = pids.map((p, i) => treeTicks(p, procs[i]!));
-      const result = await runWrk(wrk, scratch, { ...base, script, durationS });
-      const after = pids.map((p, i) => treeTicks(p, procs[i]!));
-      target.after?.(result);
-      // wrk counts a dead server as socket errors and carries on: a figure from it means nothing.
-      if (target.proc.exited()) throw new Error("the target exited");
-      const ticks = after.map((a, i) => a - before[i]!);
-      const perRequest = (t: number) => (t * usPerTick) / result.requests;
-      return {
-        ...result,
-        ticks: ticks[0] ?? NaN,
-        cpuUs: perRequest(ticks[0] ?? NaN),
-        othersUs: Object.fromEntries(
-          procs.slice(1).map((p, i) => [p.name, perRequest(ticks[i + 1]!)]),
-        ),
-      };
-    } catch (err) {
-      if (target.proc.exited()) {
-        throw new Error(
-          `${target.proc.name} died during the run; its log ends:\n${await tailLog(target.proc)}`,
-          { cause: err },
-        );
-      }
-      throw err;
-    }
-  };
-  if (S.warmupS > 0) await once(S.warmupS, false);
-  return await once(S.durationS, true);
-}
-
-interface Pair {
-  service: Measured;
-  ceiling: Measured;
-}
-
-interface Alternation {
-  pairs: Pair[];
-  /** Load average (1 min) when the rounds began and when they ended. */
-  load: string;
-}
-
-/** Rounds of service and ceiling back to back, the order flipping every round. */
-async function alternate(
-  fig: string,
-  service: LoadTarget,
-  ceiling: LoadTarget,
-): Promise<Alternation> {
-  const pairs: Pair[] = [];
-  const loadBefore = (await loadAverage()).split(" ")[0];
-  for (let round = 1; round <= S.rounds; round++) {
-    let s: Measured, c: Measured;
-    if (round % 2 === 1) {
-      s = await load(service);
-      c = await load(ceiling);
-    } else {
-      c = await load(ceiling);
-      s = await load(service);
-    }
-    pairs.push({ service: s, ceiling: c });
-    const side = (r: Measured) =>
-      `${fmt.rps(r.rps)} ${fmt.us(r.cpuUs)} p99 ${fmt.ms(r.p99Ms)}` +
-      `${r.errors ? ` (${r.errors} errors)` : ""}`;
-    log(`${fig} round ${round}: ${service.name} ${side(s)} | ${ceiling.name} ${side(c)}`);
-  }
-  const loadAfter = (await loadAverage()).split(" ")[0];
-  return { pairs, load: `${loadBefore} → ${loadAfter}` };
-}
-
-function errorNote(fig: string, pairs: Pair[]): string {
-  const parts: string[] = [];
-  for (const side of ["service", "ceiling"] as const) {
-    const errors = pairs.reduce((n, p) => n + p[side].errors, 0);
-    const requests = pairs.reduce((n, p) => n + p[side].requests, 0);
-    if (errors) {
-      const non2xx = pairs.reduce((n, p) => n + p[side].non2xx, 0);
-      parts.push(`${side}: ${errors} errors of ${requests} requests (${non2xx} non-2xx)`);
-    }
-  }
-  if (parts.length) notes.push(`${fig}: ${parts.join("; ")} — treat this figure with suspicion.`);
-  return parts.length ? " ⚠" : "";
-}
-
-/** The CPU reading's resolution: one tick against the fewest ticks a measured run counted. */
-function resolution(pairs: Pair[]): string {
-  const fewest = Math.min(...pairs.flatMap((p) => [p.service.ticks, p.ceiling.ticks]));
-  const pct = fewest > 0 ? `${(100 / fewest).toFixed(2)} %` : "n/a";
-  return `CPU resolution ${pct} (fewest ticks in a measured run: ${fewest})`;
-}
-
-/**
- * Throughput figure: median of per-round service/ceiling req/s ratios; and a second row, CPU time
- * per request, median of per-round service/ceiling ratios (`cpuTarget`: at most that many times
- * the ceiling's; without it the row is for information).
- */
-function throughputRow(
-  fig: string,
-  what: string,
-  stores: string,
-  { pairs, load }: Alternation,
-  target: number,
-  cpuTarget?: number,
-): void {
-  const ratios = pairs.map((p) => p.service.rps / p.ceiling.rps);
-  const ratio = median(ratios);
-  const note = errorNote(fig, pairs);
-  rows.push({
-    figure: fig,
-    what,
-    stores,
-    service: fmt.rps(median(pairs.map((p) => p.service.rps))) + note,
-    ceiling: fmt.rps(median(pairs.map((p) => p.ceiling.rps))),
-    ratio: fmt.ratio(ratio),
-    target: `≥ ${target.toFixed(2)}`,
-    met: verdict(ratio >= target),
-  });
-  const cpuRatios = pairs.map((p) => p.service.cpuUs / p.ceiling.cpuUs);
-  const cpuRatio = median(cpuRatios);
-  rows.push({
-    figure: fig,
-    what: `${what}, CPU per request`,
-    stores,
-    service: fmt.us(median(pairs.map((p) => p.service.cpuUs))) + note,
-    ceiling: fmt.us(median(pairs.map((p) => p.ceiling.cpuUs))),
-    ratio: fmt.ratio(cpuRatio),
-    target: cpuTarget === undefined ? "—" : `≤ ${cpuTarget}×`,
-    met: cpuTarget === undefined ? "—" : verdict(cpuRatio <= cpuTarget),
-  });
-  const fewest = Math.min(...pairs.flatMap((p) => [p.service.ticks, p.ceiling.ticks]));
-  if (!(fewest >= 100)) {
-    notes.push(
-      `${fig} (${stores}): a measured run counted only ${fewest} CPU ticks, so its CPU figure ` +
-        `is good to ${fewest > 0 ? (100 / fewest).toFixed(1) : "?"} % only (< 1 % needs ≥ 100 ` +
-        `ticks: a longer BENCH_DURATION).`,
-    );
-  }
-  details.push(
-    `- ${fig} ${what} (${stores}; load ${load}; ${resolution(pairs)}): ` +
-      pairs.map((p, i) =>
-        `round ${i + 1} ${Math.round(p.service.rps)} / ${Math.round(p.ceiling.rps)} req/s = ${
-          fmt.ratio(ratios[i]!)
-        }, CPU ${p.service.cpuUs.toFixed(1)} / ${p.ceiling.cpuUs.toFixed(1)} µs/req = ${
-          fmt.ratio(cpuRatios[i]!)
-        } (p99 ${fmt.ms(p.service.p99Ms)} / ${fmt.ms(p.ceiling.p99Ms)})`
-      ).join("; "),
-  );
-}
-
-const staticTarget = (
-  name: string,
-  proc: Proc,
-  path: string,
-  method: string,
-  headers: Record<string, string>,
-  body?: string,
-  connections = S.connections,
-): LoadTarget => ({
-  name,
-  url: `${proc.url}${path}`,
-  proc,
-  connections,
-  script: () => staticScript(method, headers, body),
-});
-
-// ---------------------------------------------------------------------------------------------
-// P6 helper
-
-/**
- * Waits for /health/ready (stores open: PGlite's start is done; its very first start, creating the
- * data directory, can take minutes on a busy machine), then 2 s more. Returns ms to ready.
- */
-async function settle(proc: Proc, since = performance.now()): Promise<number> {
-  const ready = await waitHealthy(proc, since, 25, "/health/ready", 600_000);
-  await sleep(2000);
-  return ready;
-}
-
-async function settledRss(proc: Proc): Promise<number> {
-  await settle(proc);
-  return await rssMb(proc.pid);
-}
-
-/** A P6 row: `limitMb` is the target; `targeted` false reports the row for information. */
-function rssRow(
-  what: string,
-  stores: string,
-  mb: number,
-  reference: string,
-  targeted: boolean,
-  limitMb = 100,
-) {
-  rows.push({
-    figure: "P6",
-    what,
-    stores,
-    service: fmt.mb(mb),
-    ceiling: reference,
-    ratio: "—",
-    target: targeted ? `≤ ${limitMb} MB` : `(≤ ${limitMb} MB)`,
-    met: verdict(mb <= limitMb, !targeted),
-  });
-}
-
-/** Embedded products (PGlite + LRU) idle: the issue's target. */
-const EMBEDDED_RSS_MB = 200;
-
-// ---------------------------------------------------------------------------------------------
-// The figures
-
-interface Context {
-  stores: BenchStores;
-  realEnv: {
-    products: Record<string, string>;
-    inventory: (productsUrl: string) => Record<string, string>;
-  };
-  realDir: string;
-  embeddedDir: string;
-  helloRss?: number;
-}
+import { backends, createBenchStores } from "./lib/stores.ts";
+import {
+  alternate,
+  api,
+  type Context,
+  countInLog,
+  createProduct,
+  details,
+  EMBEDDED_RSS_MB,
+  expectStatus,
+  KEY,
+  log,
+  measuredTrees,
+  notes,
+  refRss,
+  rows,
+  rssRow,
+  S,
+  settle,
+  settledRss,
+  staticTarget,
+  throughputRow,
+  tools,
+  want,
+} from "./lib/harness.ts";
+import { runInventoryFigures } from "./lib/inventory_figures.ts";
 
 /** P1 on one products process: captures its cached answer, then alternates with static.ts. */
 async function p1(ctx: Context, products: Proc, stores: string, label: string) {
@@ -456,7 +114,7 @@ async function p1(ctx: Context, products: Proc, stores: string, label: string) {
   hit.headers.forEach((v, k) => {
     if (!["date", "content-length", "connection", "transfer-encoding"].includes(k)) headers[k] = v;
   });
-  const file = `${scratch}/p1-${label}.json`;
+  const file = `${tools.scratch}/p1-${label}.json`;
   await Deno.writeTextFile(file, JSON.stringify({ status: 200, headers, body: hit.text }));
   const ceiling = await startDeno({
     name: `ceiling-static-${label}`,
@@ -630,10 +288,6 @@ async function devProducts(ctx: Context) {
   }
 }
 
-function refRss(ctx: Context): string {
-  return ctx.helloRss === undefined ? "—" : `${fmt.mb(ctx.helloRss)} (bare Deno.serve idle)`;
-}
-
 async function runP2(ctx: Context) {
   log("P2: uncached GET, products with CACHE_TTL_SECONDS=0 on PostgreSQL");
   const products = await startDeno({
@@ -666,181 +320,6 @@ async function runP2(ctx: Context) {
     await ceiling?.stop();
     await products.stop();
   }
-}
-
-async function runP3(ctx: Context, productsReal: Proc): Promise<Proc> {
-  const inventory = await startDeno({
-    name: "inventory-real",
-    script: "inventory/main.ts",
-    env: ctx.realEnv.inventory(productsReal.url),
-    cwd: ctx.realDir,
-  });
-  const idle = await settledRss(inventory);
-  rssRow("inventory RSS idle", "MongoDB wire (FerretDB)", idle, refRss(ctx), true);
-  if (!want("P3")) return inventory;
-
-  log("P3: PATCH /inventory/{id} purchases under contention, inventory on FerretDB");
-  const id = await createProduct(productsReal, "Bench contended product");
-  const created = await api(inventory.url, "/inventory", "POST", {
-    data: { type: "inventory", attributes: { product_id: id, quantity: 100_000_000 } },
-  });
-  expectStatus(created, 201, "POST /inventory (P3 stock)");
-  const body = JSON.stringify({
-    data: { type: "inventory", id, attributes: { quantity_delta: -1 } },
-  });
-  const headers = { ...KEY, "Content-Type": JSONAPI };
-  const check = await api(inventory.url, `/inventory/${id}`, "PATCH", JSON.parse(body));
-  expectStatus(check, 200, "PATCH /inventory (P3 check)");
-  const ceiling = await startDeno({
-    name: "ceiling-mongo",
-    script: "bench/ceilings/mongo_patch.ts",
-    env: { MONGODB_URL: ctx.realEnv.inventory("").MONGODB_URL!, MONGODB_DB: ctx.stores.mongoDb },
-    cwd: ctx.realDir,
-  });
-  try {
-    const c = await fetch(`${ceiling.url}/inventory/${id}`, { method: "PATCH", headers, body });
-    await c.body?.cancel();
-    if (c.status !== 200) throw new Error(`P3 ceiling answered ${c.status}`);
-    const runs = await alternate(
-      "P3",
-      staticTarget("inventory", inventory, `/inventory/${id}`, "PATCH", headers, body),
-      staticTarget(
-        "bare Deno.serve + findOneAndUpdate",
-        ceiling,
-        `/inventory/${id}`,
-        "PATCH",
-        headers,
-        body,
-      ),
-    );
-    throughputRow(
-      "P3",
-      `PATCH /inventory/{id} −1, ${S.connections} conns, one product`,
-      "MongoDB wire (FerretDB)",
-      runs,
-      0.7,
-    );
-    const left = await api(inventory.url, `/inventory/${id}`);
-    const sold = runs.pairs.reduce((n, p) => n + p.service.requests + p.ceiling.requests, 0);
-    notes.push(
-      `P3: stock after the runs ${left.doc?.data?.attributes?.quantity} of 100,000,000 ` +
-        `(at least ${sold.toLocaleString("en-US")} measured purchases, plus warm-ups).`,
-    );
-    rssRow(
-      "inventory RSS after P3",
-      "MongoDB wire (FerretDB)",
-      await rssMb(inventory.pid),
-      "—",
-      false,
-    );
-  } finally {
-    await ceiling.stop();
-  }
-  return inventory;
-}
-
-async function runP4(ctx: Context, productsReal: Proc, inventory: Proc) {
-  log("P4: POST /inventory latency vs cached GET /products/{id}");
-  // Enough fresh products for every request of every run; each id is used once.
-  const perRunCap = 4000; // req/s, well above what POST /inventory reaches here
-  const count = Math.ceil(perRunCap * (S.durationS + S.warmupS) * S.rounds) + 1000;
-  const ids = await ctx.stores.seedProducts(count);
-  const idsFile = `${scratch}/p4-product-ids.txt`;
-  await Deno.writeTextFile(idsFile, ids.join("\n") + "\n");
-  const bodyTemplate = JSON.stringify({
-    data: { type: "inventory", attributes: { product_id: "{{id}}", quantity: 100 } },
-  });
-  const first = await api(
-    inventory.url,
-    "/inventory",
-    "POST",
-    JSON.parse(
-      bodyTemplate.replace("{{id}}", ids[0]!),
-    ),
-  );
-  expectStatus(first, 201, "POST /inventory (P4 check)");
-  let offset = 1;
-  let ranOut = false;
-  const post: LoadTarget = {
-    name: "POST /inventory",
-    url: `${inventory.url}/inventory`,
-    proc: inventory,
-    others: [productsReal], // each POST asks products for the product
-    connections: S.p4Connections,
-    script: () =>
-      walkScript({
-        method: "POST",
-        path: "/inventory",
-        headers: { ...KEY, "Content-Type": JSONAPI },
-        bodyTemplate,
-        idsFile,
-        offset,
-        threads: S.threads,
-      }),
-    after: (r) => {
-      offset += r.used * S.threads;
-      if (offset > ids.length && !ranOut) {
-        ranOut = true;
-        notes.push(`P4: ran out of fresh product ids (${ids.length}); later requests got 409.`);
-      }
-    },
-  };
-  const refId = await createProduct(productsReal, "Bench reference product");
-  const refPath = `/products/${refId}`;
-  await api(productsReal.url, refPath);
-  const hit = await api(productsReal.url, refPath);
-  if (hit.headers.get("x-cache") !== "HIT") {
-    notes.push("P4: the reference GET was not a cache HIT.");
-  }
-  const { pairs, load: loadAvg } = await alternate(
-    "P4",
-    post,
-    staticTarget(
-      "GET /products/{id}",
-      productsReal,
-      refPath,
-      "GET",
-      KEY,
-      undefined,
-      S.p4Connections,
-    ),
-  );
-  const note = errorNote("P4", pairs);
-  for (const q of ["p99", "p50"] as const) {
-    const key = q === "p99" ? "p99Ms" : "p50Ms";
-    const ratios = pairs.map((p) => p.service[key] / p.ceiling[key]);
-    const ratio = median(ratios);
-    rows.push({
-      figure: "P4",
-      what: `POST /inventory latency ${q} (${S.p4Connections} conns)`,
-      stores: "PostgreSQL + Upstash, FerretDB",
-      service: fmt.ms(median(pairs.map((p) => p.service[key]))) + (q === "p99" ? note : ""),
-      ceiling: `${fmt.ms(median(pairs.map((p) => p.ceiling[key])))} (cached GET /products/{id})`,
-      ratio: fmt.ratio(ratio),
-      target: q === "p99" ? "≤ 3×" : "—",
-      met: q === "p99" ? verdict(ratio <= 3) : "—",
-    });
-    details.push(
-      `- P4 ${q}: ` +
-        pairs.map((p, i) =>
-          `round ${i + 1} ${fmt.ms(p.service[key])} / ${fmt.ms(p.ceiling[key])} = ${
-            fmt.ratio(ratios[i]!)
-          }`
-        ).join("; "),
-    );
-  }
-  details.push(
-    `- P4 throughput at ${S.p4Connections} conns: POST /inventory ${
-      fmt.rps(median(pairs.map((p) => p.service.rps)))
-    }, cached GET ${fmt.rps(median(pairs.map((p) => p.ceiling.rps)))}`,
-    `- P4 CPU per request (medians; load ${loadAvg}; ${resolution(pairs)}): POST /inventory ${
-      fmt.us(median(pairs.map((p) => p.service.cpuUs)))
-    } in inventory plus ${
-      fmt.us(median(pairs.map((p) => p.service.othersUs[productsReal.name] ?? NaN)))
-    } in products (its GET of the product); cached GET ${
-      fmt.us(median(pairs.map((p) => p.ceiling.cpuUs)))
-    } in products`,
-  );
 }
 
 /** P5: spawn → first 200 on /health, alternating with hello.ts; primes both once, untimed. */
@@ -1012,10 +491,10 @@ async function main() {
     `machine: ${machine.host}, ${machine.nproc} CPUs (${machine.cpu}), ${machine.memory}; ` +
       `load ${loadStart}`,
   );
-  wrk = await ensureWrk(log);
-  const wrkVer = await wrkVersion(wrk);
+  tools.wrk = await ensureWrk(log);
+  const wrkVer = await wrkVersion(tools.wrk);
   const clk = await clkTck();
-  usPerTick = 1e6 / clk;
+  tools.usPerTick = 1e6 / clk;
   const codeStart = await codeVersion(REPO);
   const b = await backends();
   log(`backends from ${b.source}`);
@@ -1025,7 +504,7 @@ async function main() {
   const dropStores = () =>
     dropping ??= stores.drop().catch((e) => log(`could not drop the bench databases: ${e}`));
   cleanupHooks.push(dropStores);
-  scratch = await makeTempDir("scratch");
+  tools.scratch = await makeTempDir("scratch");
   const ctx: Context = {
     stores,
     realEnv: {
@@ -1048,14 +527,11 @@ async function main() {
   try {
     if (want("P6")) ctx.helloRss = await helloIdleRss(ctx);
     if (want("P5")) await runP5(ctx);
-    if (want("P1") || want("P2") || want("P3") || want("P4") || want("P6")) {
+    const inventoryFigures = ["P3", "P3K", "P4", "OVERLOAD", "P6"].some(want);
+    if (want("P1") || want("P2") || inventoryFigures) {
       const { productsReal } = await runP1AndP6(ctx);
       if (want("P2")) await runP2(ctx);
-      if (want("P3") || want("P4") || want("P6")) {
-        const inventory = await runP3(ctx, productsReal);
-        if (want("P4")) await runP4(ctx, productsReal, inventory);
-        await inventory.stop();
-      }
+      if (inventoryFigures) await runInventoryFigures(ctx, productsReal);
       await productsReal.stop();
       if (want("P6")) await inventoryEmbeddedIdle(ctx);
     }
@@ -1067,7 +543,7 @@ async function main() {
     await dropStores();
   }
 
-  const order = ["P1", "P2", "P3", "P4", "P5", "P6"];
+  const order = ["P1", "P2", "P3", "P3k", "P4", "Overload", "P5", "P6"];
   rows.sort((a, b) => order.indexOf(a.figure) - order.indexOf(b.figure));
   const loadEnd = await loadAverage();
   const code = await codeVersion(REPO);
@@ -1097,6 +573,15 @@ async function main() {
     "divided by the requests wrk completed): it does not depend on how much of a core the process " +
     "got, though a busy machine still raises it (cache and scheduling effects; see the load).",
     "",
+    "P3k is P3's purchase with a distinct `Idempotency-Key` on every request, against the same " +
+    "bare conditional update. P4 is `POST /inventory` (a fresh product every request) against a " +
+    "bare `Deno.serve` making the same two calls at the same concurrency: `GET /products/{id}` " +
+    "on the same products service, then `insertOne` on the same MongoDB server; the former P4, " +
+    "`POST /inventory` latency against a cached `GET /products/{id}`, is retired (it compared a " +
+    "write calling another service with a cached read). Overload sends purchases open-loop at " +
+    `${S.overloadFactor}× the capacity a closed loop measured just before, to inventory with ` +
+    "its default admission settings; it is reported, with no target.",
+    "",
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${machine.host}: nproc ${machine.nproc}, ${machine.cpu}, ${machine.memory} RAM, ` +
     `Linux ${machine.kernel}`,
@@ -1104,7 +589,9 @@ async function main() {
     `- Code: ${code}` + (code === codeStart ? "" : ` (at start: ${codeStart})`),
     `- Load average (1/5/15 min): ${loadStart} at start, ${loadEnd} at end`,
     `- Settings: ${S.rounds} rounds; \`wrk -t${S.threads} -c${S.connections} -d${S.durationS}s\`` +
-    ` after a ${S.warmupS} s warm-up (P4: -c${S.p4Connections}); CPU time from ` +
+    ` after a ${S.warmupS} s warm-up (P4: -c${S.p4Connections}; Overload: capacity over ` +
+    `${Math.min(S.durationS, 5)} s, then bursts of ${S.durationS} s at ${S.overloadFactor}× it ` +
+    `from bench/lib/open_loop.ts); CPU time from ` +
     `/proc/<pid>/stat (CLK_TCK ${clk}) read just before and after each measured run; ` +
     `${S.coldRuns} cold starts per side; RSS 2 s after /health/ready; services with ` +
     `LOG_LEVEL=info (access log to a file), API_KEY set and sent.`,

@@ -1,7 +1,8 @@
 /**
  * Load with wrk (Debian package `wrk`, installed with apt-get when missing). Every run uses a Lua
- * script generated here: the request part (static, or a request() walking a list of ids), plus a
- * done() hook printing one `BENCH_JSON {...}` line with the figures the bench needs.
+ * script generated here: the request part (static, a request() walking a list of ids, or one giving
+ * every request a header value of its own), plus a done() hook printing one `BENCH_JSON {...}` line
+ * with the figures the bench needs.
  */
 import { run, trackHelper } from "./procs.ts";
 
@@ -150,6 +151,32 @@ function request()
   local id = ids[i] or ids[((i - 1) % #ids) + 1]
   return wrk.format(${luaString(options.method)}, ${luaString(options.path)}, nil,
     ${luaString(before ?? "")} .. id .. ${luaString(after ?? "")})
+end
+${REPORT}`;
+}
+
+/**
+ * One fixed request with a header whose value differs on every request: `${prefix}-${tid}-${n}`
+ * (n counts the thread's requests), e.g. a distinct Idempotency-Key per request. Give every run a
+ * prefix of its own and no two requests of the bench share a value.
+ */
+export function uniqueHeaderScript(options: {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  header: string;
+  prefix: string;
+}): string {
+  return `
+wrk.method = ${luaString(options.method)}
+${options.body === undefined ? "" : `wrk.body = ${luaString(options.body)}`}
+${headerLines(options.headers)}
+local prefix = ${luaString(`${options.prefix}-`)}
+used = 0
+function request()
+  used = used + 1
+  wrk.headers[${luaString(options.header)}] = prefix .. tid .. "-" .. used
+  return wrk.format()
 end
 ${REPORT}`;
 }
