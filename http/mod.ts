@@ -9,3 +9,4 @@ export * from "./query.ts";
 export * from "./respond.ts";
 export * from "./service_app.ts";
 export * from "./validation.ts";
+export * from "./conditional.ts";

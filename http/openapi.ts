@@ -1,15 +1,16 @@
 import type { z } from "zod";
 import { statusTitle } from "./api_error.ts";
-import { MAX_PAGE_SIZE, type QuerySpec } from "./query.ts";
+import type { QuerySpec } from "./query.ts";
 import {
+  conditionalParameters,
   headerComponents,
   jsonApiContent,
+  queryParameters,
   requestResource,
   type ResourceDoc,
   resourceDocumentSchema,
   type Schema,
   schemaComponents,
-  schemaOf,
 } from "./openapi_schemas.ts";
 
 export type { ResourceDoc } from "./openapi_schemas.ts";
@@ -40,7 +41,7 @@ export interface OperationDoc {
     status: 200 | 201 | 204;
     /** The resource of a 200/201 JSON:API document. */
     resource?: ResourceDoc;
-    /** Any other body: media type → JSON Schema (health, metrics, the document itself). */
+    /** Any other body: media type → Media Type Object (health, metrics, the document itself). */
     content?: Record<string, Schema>;
     /** Headers of the success response besides X-Request-ID (and Location on a 201). */
     headers?: HeaderDoc[];
@@ -57,42 +58,17 @@ export interface OperationDoc {
   responseHeaders?: HeaderDoc[];
   /** Open routes need no API key. */
   open?: boolean;
-}
-
-function queryParameters(spec: QuerySpec | undefined): Record<string, unknown>[] {
-  if (!spec) return [];
-  const params: Record<string, unknown>[] = [];
-  const add = (name: string, description: string, schema: Record<string, unknown>) =>
-    params.push({ name, in: "query", required: false, description, schema });
-  if (spec.paginated) {
-    add("page[number]", "Page number, from 1", { type: "integer", minimum: 1, default: 1 });
-    add("page[size]", "Page size", {
-      type: "integer",
-      minimum: 1,
-      maximum: MAX_PAGE_SIZE,
-      default: 20,
-    });
-  }
-  if (spec.sortable) {
-    add("sort", `Comma-separated fields, \`-\` for descending: ${spec.sortable.join(", ")}`, {
-      type: "string",
-    });
-  }
-  for (const [name, schema] of Object.entries(spec.filters ?? {})) {
-    add(`filter[${name}]`, `Filter on ${name}`, schemaOf(schema, "input"));
-  }
-  for (const [type, fields] of Object.entries(spec.fields ?? {})) {
-    add(`fields[${type}]`, `Sparse fieldset: comma-separated of ${fields.join(", ")}`, {
-      type: "string",
-    });
-  }
-  if (spec.includable) {
-    add("include", `Related resources: ${spec.includable.join(", ")}`, {
-      type: "string",
-      enum: spec.includable,
-    });
-  }
-  return params;
+  /**
+   * Conditional requests on one resource (http/conditional.ts), documented from this one option:
+   * - `"read"` (a GET): the success carries a strong `ETag` (always), the request may send
+   *   `If-None-Match`, and a match answers 304 Not Modified: no body, the `ETag`, and the headers
+   *   the success would have carried (as the success documents them).
+   * - `"write"` (a PATCH or DELETE): the request may send `If-Match`; a stale one answers 412
+   *   `precondition_failed` with the current `ETag` when there is one; a success with a body
+   *   carries the new `ETag` (always).
+   * Either way a malformed header is a 400 with `source.header`, added to the errors.
+   */
+  conditional?: "read" | "write";
 }
 
 function headerObjects(headers: HeaderDoc[] = []): Schema {
@@ -127,6 +103,8 @@ function errorStatuses(op: OperationDoc): number[] {
   // A write sent to a store that did not confirm it: 504 outcome_unknown.
   if (!op.open && op.method !== "get") errors.add(504);
   if (op.method === "post" || op.method === "patch") [400, 415].forEach((s) => errors.add(s));
+  if (op.conditional) errors.add(400);
+  if (op.conditional === "write") errors.add(412);
   for (const status of op.success.also ?? []) errors.delete(status);
   return [...errors].sort((a, b) => a - b);
 }
@@ -135,17 +113,23 @@ function responsesObject(op: OperationDoc): Schema {
   const { status, also = [] } = op.success;
   const content = successContent(op);
   const responses: Schema = {};
+  const hasBody = content !== undefined && status !== 204;
   const successHeaders = {
     ...requestIdHeader,
     ...(status === 201 ? { Location: { $ref: "#/components/headers/Location" } } : {}),
+    ...(op.conditional && hasBody ? { ETag: { $ref: "#/components/headers/ETag" } } : {}),
     ...headerObjects(op.success.headers),
     ...headerObjects(op.responseHeaders),
   };
   responses[String(status)] = {
     description: status === 204 ? "No Content" : status === 201 ? "Created" : "OK",
     headers: successHeaders,
-    ...(content && status !== 204 ? { content } : {}),
+    ...(hasBody ? { content } : {}),
   };
+  // The success's headers, ETag included, and no content (RFC 9110 §15.4.5).
+  if (op.conditional === "read") {
+    responses["304"] = { description: "Not Modified", headers: successHeaders };
+  }
   for (const code of also) {
     responses[String(code)] = { description: statusTitle(code), headers: requestIdHeader, content };
   }
@@ -158,6 +142,9 @@ function responsesObject(op: OperationDoc): Schema {
         ...(code === 503 ? { "Retry-After": { $ref: "#/components/headers/RetryAfter" } } : {}),
         ...(code === 409
           ? { "Retry-After": { $ref: "#/components/headers/RetryAfterInProgress" } }
+          : {}),
+        ...(code === 412 && op.conditional === "write"
+          ? { ETag: { $ref: "#/components/headers/CurrentETag" } }
           : {}),
       },
       content: jsonApiContent({ $ref: "#/components/schemas/Errors" }),
@@ -187,7 +174,12 @@ function operationObject(op: OperationDoc): Record<string, unknown> {
     operationId: `${op.method}${
       op.path.replace(/[{}]/g, "").replace(/\/(\w)/g, (_, c) => c.toUpperCase())
     }`,
-    parameters: [...pathParams, ...queryParameters(op.query), ...headers],
+    parameters: [
+      ...pathParams,
+      ...queryParameters(op.query),
+      ...headers,
+      ...conditionalParameters(op.conditional),
+    ],
     ...(op.body
       ? {
         requestBody: {

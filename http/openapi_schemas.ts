@@ -1,11 +1,13 @@
 /**
  * The JSON Schemas of the OpenAPI documents: request and response documents built from the zod
- * schemas that validate requests, and the components every document shares. Response schemas
- * describe what the services send, member by member (`additionalProperties: false`), so a
- * validating proxy flags anything a service sends that its document does not say.
+ * schemas that validate requests, query and conditional-request parameters, and the components
+ * every document shares. Response schemas describe what the services send, member by member
+ * (`additionalProperties: false`), so a validating proxy flags anything a service sends that its
+ * document does not say.
  */
 import { z } from "zod";
 import { JSONAPI_MEDIA_TYPE } from "./jsonapi.ts";
+import { MAX_PAGE_SIZE, type QuerySpec } from "./query.ts";
 
 export type Schema = Record<string, unknown>;
 
@@ -13,14 +15,81 @@ export type Schema = Record<string, unknown>;
 export interface ResourceDoc {
   type: string;
   attributes: z.ZodType;
-  /** To-one relationships: name → the type of the related resource. */
-  relationships?: Record<string, string>;
+  /**
+   * Relationships: name → the type of the related resource (to-one, with `data`), or `null` for
+   * one given by its `related` link alone (a to-many too large to list, such as a ledger).
+   */
+  relationships?: Record<string, string | null>;
   collection?: boolean;
 }
 
 export function schemaOf(type: z.ZodType, io: "input" | "output"): Schema {
   const { $schema: _, ...schema } = z.toJSONSchema(type, { io, unrepresentable: "any" });
   return schema;
+}
+
+/** The query parameters a route takes, from the spec it validates its query with. */
+export function queryParameters(spec: QuerySpec | undefined): Record<string, unknown>[] {
+  if (!spec) return [];
+  const params: Record<string, unknown>[] = [];
+  const add = (name: string, description: string, schema: Record<string, unknown>) =>
+    params.push({ name, in: "query", required: false, description, schema });
+  if (spec.cursor) {
+    add("page[after]", "Cursor: the position of the last item seen (0 for the first page)", {
+      type: "integer",
+      minimum: 0,
+      default: 0,
+    });
+  }
+  if (spec.paginated) {
+    add("page[number]", "Page number, from 1", { type: "integer", minimum: 1, default: 1 });
+  }
+  if (spec.paginated || spec.cursor) {
+    add("page[size]", "Page size", {
+      type: "integer",
+      minimum: 1,
+      maximum: MAX_PAGE_SIZE,
+      default: 20,
+    });
+  }
+  if (spec.sortable) {
+    add("sort", `Comma-separated fields, \`-\` for descending: ${spec.sortable.join(", ")}`, {
+      type: "string",
+    });
+  }
+  for (const [name, schema] of Object.entries(spec.filters ?? {})) {
+    add(`filter[${name}]`, `Filter on ${name}`, schemaOf(schema, "input"));
+  }
+  for (const [type, fields] of Object.entries(spec.fields ?? {})) {
+    add(`fields[${type}]`, `Sparse fieldset: comma-separated of ${fields.join(", ")}`, {
+      type: "string",
+    });
+  }
+  if (spec.includable) {
+    add("include", `Related resources: ${spec.includable.join(", ")}`, {
+      type: "string",
+      enum: spec.includable,
+    });
+  }
+  return params;
+}
+
+/** The request headers of conditional requests (see `OperationDoc.conditional`). */
+export function conditionalParameters(kind: "read" | "write" | undefined): Schema[] {
+  if (!kind) return [];
+  const [name, description] = kind === "read"
+    ? [
+      "If-None-Match",
+      "Entity tags (or `*`) of representations the client has: when one is current, 304 " +
+      "without a body. Compared weakly",
+    ]
+    : [
+      "If-Match",
+      "Entity tags (or `*`, the resource need only exist) of the version the change is meant for: " +
+      "when none is current, 412 and nothing changes. Compared strongly (a weak tag never " +
+      "matches), by the store in the same atomic write as the change",
+    ];
+  return [{ name, in: "header", required: false, description, schema: { type: "string" } }];
 }
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -47,7 +116,8 @@ export function requestResource(type: string, attributes: z.ZodType, id: boolean
   };
 }
 
-function toOne(type: string): Schema {
+function relationship(type: string | null): Schema {
+  if (type === null) return strict({ links: ref("RelationshipLinks") });
   return strict({
     data: strict({ type: { const: type }, id: { type: "string", format: "uuid" } }),
     links: ref("RelationshipLinks"),
@@ -63,7 +133,7 @@ export function responseResource(resource: ResourceDoc, sparse: boolean): Schema
   if (sparse) delete attributes.required;
   const names = Object.keys(resource.relationships ?? {});
   const relationships = names.length === 0 ? undefined : strict(
-    Object.fromEntries(names.map((n) => [n, toOne(resource.relationships![n]!)])),
+    Object.fromEntries(names.map((n) => [n, relationship(resource.relationships![n]!)])),
     sparse ? [] : names,
   );
   const properties: Schema = {
@@ -113,7 +183,10 @@ export function resourceDocumentSchema(
   }, ["jsonapi", "data", "links", ...(collection ? ["meta"] : [])]);
 }
 
-/** The headers every response carries, and Location. */
+/** A strong entity tag (RFC 9110 §8.8.3): quoted, no weakness prefix. */
+const ETAG = { type: "string", pattern: '^"[!#-~]*"$' };
+
+/** The headers every response carries, Location, and those of conditional requests. */
 export const headerComponents: Record<string, Schema> = {
   RequestId: {
     description: "The request's X-Request-ID when it was 1–200 printable ASCII characters, " +
@@ -131,6 +204,17 @@ export const headerComponents: Record<string, Schema> = {
       "unavailable or the instance is overloaded)",
     required: true,
     schema: { type: "string", pattern: "^[0-9]+$" },
+  },
+  ETag: {
+    description: "The strong entity tag of the representation sent (or, with 304, of the current " +
+      "one); it changes whenever the resource does. Send it back in If-None-Match or If-Match",
+    required: true,
+    schema: ETAG,
+  },
+  CurrentETag: {
+    description: "The entity tag of the resource's current representation, to read it and retry",
+    required: false,
+    schema: ETAG,
   },
   RetryAfterInProgress: {
     description: "When a request with the same Idempotency-Key is still running (409 " +

@@ -10,6 +10,8 @@ export const MAX_PAGE_SIZE = 100;
 export interface QuerySpec {
   /** Whether page[number] and page[size] are accepted. */
   paginated?: boolean;
+  /** Whether page[after] (a cursor: the last item's position) and page[size] are accepted. */
+  cursor?: boolean;
   /** Sortable attribute names; `sort` is rejected when absent. */
   sortable?: readonly string[];
   /** Filter name → zod schema of its raw string value. */
@@ -26,7 +28,8 @@ export interface SortKey {
 }
 
 export interface ParsedQuery {
-  page: { number: number; size: number };
+  /** `after`: the cursor (0 when none was given), for a route that pages by cursor. */
+  page: { number: number; size: number; after: number };
   sort: SortKey[];
   filters: Record<string, unknown>;
   fields: Record<string, string[]>;
@@ -55,9 +58,16 @@ function listOf(name: string, allowed: readonly string[], problem: (item: string
  */
 export function querySchema(spec: QuerySpec) {
   const shape: Record<string, z.ZodType> = {};
+  if (spec.cursor) {
+    shape["page[after]"] = once("page[after]")
+      .regex(/^(0|[1-9][0-9]{0,14})$/, "page[after] must be a non-negative integer")
+      .transform(Number).optional();
+  }
   if (spec.paginated) {
     shape["page[number]"] = once("page[number]")
       .regex(positiveInt, "page[number] must be a positive integer").transform(Number).optional();
+  }
+  if (spec.paginated || spec.cursor) {
     shape["page[size]"] = once("page[size]")
       .regex(positiveInt, "page[size] must be a positive integer").transform(Number)
       .refine((n) => n <= MAX_PAGE_SIZE, `page[size] must be between 1 and ${MAX_PAGE_SIZE}`)
@@ -105,6 +115,7 @@ export function querySchema(spec: QuerySpec) {
       page: {
         number: (raw["page[number]"] as number | undefined) ?? 1,
         size: (raw["page[size]"] as number | undefined) ?? DEFAULT_PAGE_SIZE,
+        after: (raw["page[after]"] as number | undefined) ?? 0,
       },
       sort: (raw.sort as SortKey[] | undefined) ?? [],
       filters: {},

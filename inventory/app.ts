@@ -4,13 +4,22 @@ import { type AppEnv, createServiceApp } from "@stockroom/http";
 import type { Logger } from "@stockroom/runtime/logger";
 import { Metrics } from "@stockroom/runtime/metrics";
 import { InventoryService } from "./application/inventory_service.ts";
-import type { IdempotencyStore, ProductCatalog, StockRepository } from "./domain/ports.ts";
+import type {
+  IdempotencyStore,
+  KeyedAnswer,
+  ProductCatalog,
+  StockRepository,
+} from "./domain/ports.ts";
+import { KEY_TTL_MS } from "./api/idempotency.ts";
+import { IdempotencyRecorder } from "./infrastructure/idempotency_recorder.ts";
 import { inventoryOpenApi } from "./api/openapi.ts";
 import { inventoryRoutes } from "./api/routes.ts";
 
 export interface InventoryAppOptions {
   repository: StockRepository;
   idempotencyStore: IdempotencyStore;
+  /** Keeps keyed answers (main.ts flushes its recorder at shutdown); one of the app's own by default. */
+  remember?: (answer: KeyedAnswer) => void;
   catalog: ProductCatalog;
   productsServiceUrl: string;
   apiKey: string;
@@ -58,10 +67,19 @@ export function createInventoryApp(options: InventoryAppOptions): Hono<AppEnv> {
     inventoryRoutes({
       service,
       idempotencyStore: options.idempotencyStore,
+      remember: options.remember ?? recorder(options),
       productsServiceUrl: options.productsServiceUrl,
       onAdjusted: (kind) => adjustments.inc({ kind }),
       onInsufficientStock: () => insufficient.inc(),
     }),
   );
   return app;
+}
+
+function recorder(options: InventoryAppOptions): (answer: KeyedAnswer) => void {
+  const kept = new IdempotencyRecorder(options.idempotencyStore, {
+    ttlMs: KEY_TTL_MS,
+    log: options.logger,
+  });
+  return (answer) => kept.add(answer);
 }

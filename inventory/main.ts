@@ -45,12 +45,12 @@ async function guarded(
   return {
     repository: guardStore(stores.repository, {
       ...common,
-      writes: ["create", "adjust", "set", "delete"],
+      writes: ["create", "apply", "delete"],
       ungated: ["ping"],
     }),
     idempotencyStore: guardStore(stores.idempotencyStore, {
       ...common,
-      writes: ["claim", "complete", "release"],
+      writes: ["record"],
     }),
     close: stores.close,
   };
@@ -59,11 +59,13 @@ async function guarded(
 async function openMongo(url: string, dbName: string, log: EventLog): Promise<Stores> {
   const [
     { MongoClient },
-    { createMongoStockRepository, detectNonAtomicUpdates },
+    { createMongoStockRepository },
+    { detectNonAtomicUpdates },
     { createMongoIdempotencyStore },
   ] = await Promise.all([
     import("mongodb"),
     import("./infrastructure/mongo_stock_repository.ts"),
+    import("./infrastructure/mongo_stock_reads.ts"),
     import("./infrastructure/mongo_idempotency_store.ts"),
   ]);
   const client = new MongoClient(url, {
@@ -174,10 +176,17 @@ async function start(draining: () => boolean): Promise<StartedService> {
     },
     onUnavailable: () => failures.inc(),
   });
+  const { IdempotencyRecorder } = await import("./infrastructure/idempotency_recorder.ts");
+  const { KEY_TTL_MS } = await import("./api/idempotency.ts");
+  const recorder = new IdempotencyRecorder(stores.idempotencyStore, {
+    ttlMs: KEY_TTL_MS,
+    log: logger,
+  });
   const app = createInventoryApp({
     metrics,
     repository: stores.repository,
     idempotencyStore: stores.idempotencyStore,
+    remember: (answer) => recorder.add(answer),
     catalog,
     productsServiceUrl: config.productsServiceUrl,
     apiKey: config.apiKey,
@@ -189,7 +198,11 @@ async function start(draining: () => boolean): Promise<StartedService> {
     port: config.port,
     log: logger,
     flush: () => flushLogger(logger),
-    onClose: () => stores.close(),
+    onClose: async () => {
+      // Answers given but not yet kept, then the ledger's pending copies (the stores' close).
+      await recorder.flush().catch(() => {});
+      await stores.close();
+    },
   };
 }
 

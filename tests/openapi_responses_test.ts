@@ -199,7 +199,14 @@ Deno.test({
       const hit = await c.expect(200, "GET", `/products/${id}`);
       assert.deepEqual(hit.body, miss.body);
       const one = await c.expect(200, "GET", `/products/${id}?fields[products]=price,name`);
-      assert.deepEqual(Object.keys(one.body.data.attributes), ["price", "name"]);
+      assert.deepEqual(Object.keys(one.body.data.attributes), ["name", "price"], "document order");
+      // Conditional reads: 304 with the ETag (from the cache here), a malformed header a 400.
+      const etag = hit.headers.get("ETag")!;
+      const unchanged = await c.expect(304, "GET", `/products/${id}`, {
+        headers: { "If-None-Match": etag },
+      });
+      assert.equal(unchanged.headers.get("ETag"), etag);
+      await c.expect(400, "GET", `/products/${id}`, { headers: { "If-None-Match": "v1" } });
       await c.expect(400, "GET", `/products/${id}?include=product`);
       await c.expect(404, "GET", `/products/${crypto.randomUUID()}`);
       await c.expect(404, "GET", "/products/not-a-uuid");
@@ -213,6 +220,18 @@ Deno.test({
       const patch = (attributes: Record<string, unknown>, target = id) =>
         doc(attributes, { id: target });
       await c.expect(200, "PATCH", `/products/${id}`, { body: patch({ price: 13 }) });
+      const stale = { "If-Match": etag }; // the tag before that change
+      const refused = await c.expect(412, "PATCH", `/products/${id}`, {
+        body: patch({ price: 14 }),
+        headers: stale,
+      });
+      const current = refused.headers.get("ETag")!;
+      assert.notEqual(current, etag);
+      const applied = await c.expect(200, "PATCH", `/products/${id}`, {
+        body: patch({ price: 14 }),
+        headers: { "If-Match": current },
+      });
+      assert.notEqual(applied.headers.get("ETag"), current);
       await c.expect(200, "PATCH", `/products/${id}`, { body: patch({}) });
       await c.expect(400, "PATCH", `/products/${id}`, { body: doc({ price: 1 }) });
       const missing = crypto.randomUUID();
@@ -239,7 +258,11 @@ Deno.test({
       await during(state, unavailable, () => c.expect(503, "DELETE", `/products/${clientId}`));
       await during(state, unknown, () => c.expect(504, "DELETE", `/products/${clientId}`));
       await during(state, crash, () => c.expect(500, "DELETE", `/products/${clientId}`));
-      const gone = await c.expect(204, "DELETE", `/products/${clientId}`);
+      await c.expect(400, "DELETE", `/products/${clientId}`, { headers: { "If-Match": "v1" } });
+      await c.expect(412, "DELETE", `/products/${clientId}`, { headers: { "If-Match": '"v2"' } });
+      const gone = await c.expect(204, "DELETE", `/products/${clientId}`, {
+        headers: { "If-Match": '"v1"' },
+      });
       assert.equal(gone.body, undefined);
       await c.expect(404, "DELETE", `/products/${clientId}`);
 
@@ -446,6 +469,31 @@ Deno.test({
       await during(state, unavailable, () => c.expect(503, "PATCH", path, change));
       await during(state, unknown, () => c.expect(504, "PATCH", path, change));
       await during(state, crash, () => c.expect(500, "PATCH", path, change));
+
+      // Conditional requests: 304 on a current tag, 412 on a stale one.
+      const current = await c.expect(200, "GET", path);
+      const etag = current.headers.get("ETag")!;
+      await c.expect(304, "GET", path, { headers: { "If-None-Match": etag } });
+      await c.expect(400, "GET", path, { headers: { "If-None-Match": "no-quotes" } });
+      await c.expect(412, "PATCH", path, { ...change, headers: { "If-Match": '"s1"' } });
+      await c.expect(200, "PATCH", path, { ...change, headers: { "If-Match": etag } });
+      await c.expect(412, "DELETE", path, { headers: { "If-Match": etag } });
+
+      // GET /inventory/{product_id}/movements
+      const ledgerPath = `${path}/movements`;
+      const firstPage = await c.expect(200, "GET", `${ledgerPath}?page[size]=2`);
+      assert.equal(firstPage.body.data.length, 2);
+      await c.expect(
+        200,
+        "GET",
+        new URL(firstPage.body.links.next).pathname + new URL(firstPage.body.links.next).search,
+      );
+      await c.expect(400, "GET", `${ledgerPath}?page[after]=x`);
+      await c.expect(401, "GET", ledgerPath, { anonymous: true });
+      await c.expect(404, "GET", `/inventory/${crypto.randomUUID()}/movements`);
+      await c.expect(406, "GET", ledgerPath, { headers: BAD_ACCEPT });
+      await during(state, unavailable, () => c.expect(503, "GET", ledgerPath));
+      await during(state, crash, () => c.expect(500, "GET", ledgerPath));
 
       // DELETE /inventory/{product_id}
       await c.expect(400, "DELETE", `${path}?x=1`);

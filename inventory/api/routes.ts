@@ -1,60 +1,56 @@
 import { Hono } from "hono";
 import {
   ApiError,
-  type AppEnv,
   collectionDocument,
+  ifNoneMatch,
   jsonApiDocument,
   jsonApiQuery,
   jsonApiResponse,
   methodNotAllowed,
   noQuery,
-  requestOrigin,
+  notModified,
   resourceDocument,
-  uuidParam,
 } from "@stockroom/http";
-import type { InventoryService, RequestContext } from "../application/inventory_service.ts";
-import { InsufficientStockError, UnknownProductError } from "../domain/errors.ts";
-import type { IdempotencyStore } from "../domain/ports.ts";
+import type { InventoryService } from "../application/inventory_service.ts";
+import { UnknownProductError } from "../domain/errors.ts";
+import type { IdempotencyStore, KeyedAnswer } from "../domain/ports.ts";
 import type { StockSortField } from "../domain/stock.ts";
-import { idempotency, IDEMPOTENCY_HEADER } from "./idempotency.ts";
+import { idempotency, type InventoryEnv } from "./idempotency.ts";
+import { movementRoutes } from "./movement_routes.ts";
+import {
+  productId,
+  requestContext,
+  requiredVersion,
+  rethrow,
+  serializeOptions,
+  variant,
+} from "./route_support.ts";
 import {
   createStockAttributes,
   listStockQuery,
   singleStockQuery,
   updateStockAttributes,
 } from "./schemas.ts";
-import { includedProducts, stockResource } from "./serializer.ts";
+import { includedProducts, stockResource, stockTag } from "./serializer.ts";
 
 export interface InventoryRoutesOptions {
   service: InventoryService;
   idempotencyStore: IdempotencyStore;
+  /** Keeps keyed answers after they were given. */
+  remember: (answer: KeyedAnswer) => void;
   productsServiceUrl: string;
   /** Metrics hooks: an applied change, a refused purchase. */
   onAdjusted?: (kind: "delta" | "set") => void;
   onInsufficientStock?: () => void;
 }
 
-/** A malformed id can name no record: 404 without touching the store. */
-function productId(id: string): string {
-  return uuidParam(id, { code: "stock_not_found", detail: `No inventory record for ${id}` });
-}
-
-export function inventoryRoutes(options: InventoryRoutesOptions): Hono<AppEnv> {
+export function inventoryRoutes(options: InventoryRoutesOptions): Hono<InventoryEnv> {
   const { service, productsServiceUrl } = options;
-  const context = (
-    c: { get(k: "requestId"): string; get(k: "logger"): RequestContext["log"] },
-  ) => ({
-    requestId: c.get("requestId"),
-    log: c.get("logger"),
-  });
-  const serialize = (url: string, fields?: readonly string[]) => ({
-    baseUrl: requestOrigin(url),
-    productsServiceUrl,
-    fields,
-  });
+  const replayed = (yes: boolean): Record<string, string> =>
+    yes ? { "Idempotent-Replayed": "true" } : {};
 
-  return new Hono<AppEnv>()
-    .use(idempotency({ store: options.idempotencyStore }))
+  return new Hono<InventoryEnv>()
+    .use(idempotency({ store: options.idempotencyStore, remember: options.remember }))
     .post(
       "/",
       jsonApiQuery(noQuery),
@@ -69,9 +65,9 @@ export function inventoryRoutes(options: InventoryRoutesOptions): Hono<AppEnv> {
             source: { pointer: "/data/id" },
           });
         }
-        let record;
+        let created;
         try {
-          record = await service.create(id, input.attributes.quantity, context(c));
+          created = await service.create(id, input.attributes.quantity, requestContext(c));
         } catch (err) {
           if (err instanceof UnknownProductError) {
             throw new ApiError(422, {
@@ -80,11 +76,13 @@ export function inventoryRoutes(options: InventoryRoutesOptions): Hono<AppEnv> {
               source: { pointer: "/data/attributes/product_id" },
             });
           }
-          throw err;
+          rethrow(err);
         }
-        const resource = stockResource(record, serialize(c.req.url));
+        const resource = stockResource(created.record, serializeOptions(c, productsServiceUrl));
         return jsonApiResponse(c, 201, JSON.stringify(resourceDocument(resource)), {
           Location: resource.links!.self,
+          ETag: stockTag(created.record),
+          ...replayed(created.replayed),
         });
       },
     )
@@ -100,11 +98,11 @@ export function inventoryRoutes(options: InventoryRoutesOptions): Hono<AppEnv> {
           sort: { field: sort.field as StockSortField, descending: sort.descending },
           maxQuantity: q.filters.max_quantity as number | undefined,
         },
-        context(c),
+        requestContext(c),
         include,
       );
-      const options = serialize(c.req.url, q.fields.inventory);
-      const data = page.items.map((r) => stockResource(r, options));
+      const serialize = serializeOptions(c, productsServiceUrl, q.fields.inventory);
+      const data = page.items.map((r) => stockResource(r, serialize));
       return jsonApiResponse(
         c,
         200,
@@ -116,15 +114,22 @@ export function inventoryRoutes(options: InventoryRoutesOptions): Hono<AppEnv> {
       );
     })
     .all("/", methodNotAllowed(["GET", "POST"]))
+    .route("/", movementRoutes(service))
     .get("/:product_id", jsonApiQuery(singleStockQuery), async (c) => {
       const q = c.req.valid("query");
+      const fresh = ifNoneMatch(c);
       const include = q.include.includes("product");
       const { record, product } = await service.get(
         productId(c.req.param("product_id")),
-        context(c),
+        requestContext(c),
         include,
       );
-      const resource = stockResource(record, serialize(c.req.url, q.fields.inventory));
+      const etag = stockTag(record, variant(q.fields.inventory, q.include));
+      if (fresh(etag)) return notModified(c, etag);
+      const resource = stockResource(
+        record,
+        serializeOptions(c, productsServiceUrl, q.fields.inventory),
+      );
       return jsonApiResponse(
         c,
         200,
@@ -133,6 +138,7 @@ export function inventoryRoutes(options: InventoryRoutesOptions): Hono<AppEnv> {
             included: include ? includedProducts([product]) : undefined,
           }),
         ),
+        { ETag: etag },
       );
     })
     .patch(
@@ -144,31 +150,47 @@ export function inventoryRoutes(options: InventoryRoutesOptions): Hono<AppEnv> {
         idParam: "product_id",
       }),
       async (c) => {
-        const raw = c.req.param("product_id");
-        const { quantity_delta, quantity } = c.req.valid("json").attributes;
-        let record;
+        const id = productId(c.req.param("product_id"));
+        const { quantity_delta, quantity, reason, reference } = c.req.valid("json").attributes;
+        const expectedSequence = await requiredVersion(
+          c,
+          async () => (await service.get(id, requestContext(c))).record.sequence,
+        );
+        let changed;
         try {
-          record = await service.change(
-            productId(raw),
-            quantity_delta !== undefined ? { delta: quantity_delta } : { quantity: quantity! },
-            context(c),
-            // Validated by the idempotency middleware; recorded with the change itself.
-            c.req.header(IDEMPOTENCY_HEADER),
+          changed = await service.change(
+            id,
+            quantity_delta !== undefined
+              ? { kind: "adjust", delta: quantity_delta }
+              : { kind: "set", quantity: quantity! },
+            requestContext(c),
+            { reason, reference, expectedSequence },
           );
         } catch (err) {
-          if (err instanceof InsufficientStockError) options.onInsufficientStock?.();
-          throw err;
+          if ((err as { code?: string }).code === "insufficient_stock") {
+            options.onInsufficientStock?.();
+          }
+          rethrow(err);
         }
-        options.onAdjusted?.(quantity_delta !== undefined ? "delta" : "set");
-        return jsonApiResponse(
-          c,
-          200,
-          JSON.stringify(resourceDocument(stockResource(record, serialize(c.req.url)))),
-        );
+        if (!changed.replayed) options.onAdjusted?.(quantity_delta !== undefined ? "delta" : "set");
+        const resource = stockResource(changed.record, serializeOptions(c, productsServiceUrl));
+        return jsonApiResponse(c, 200, JSON.stringify(resourceDocument(resource)), {
+          ETag: stockTag(changed.record),
+          ...replayed(changed.replayed),
+        });
       },
     )
     .delete("/:product_id", jsonApiQuery(noQuery), async (c) => {
-      await service.delete(productId(c.req.param("product_id")), context(c));
+      const id = productId(c.req.param("product_id"));
+      const expectedSequence = await requiredVersion(
+        c,
+        async () => (await service.get(id, requestContext(c))).record.sequence,
+      );
+      try {
+        await service.delete(id, requestContext(c), expectedSequence);
+      } catch (err) {
+        rethrow(err);
+      }
       return c.body(null, 204);
     })
     .all("/:product_id", methodNotAllowed(["GET", "PATCH", "DELETE"]));

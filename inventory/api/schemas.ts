@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { integerParam, type QuerySpec } from "@stockroom/http";
-import { MAX_QUANTITY } from "../domain/stock.ts";
-
 import { UUID_PATTERN } from "@stockroom/kernel";
+import { ADJUSTMENT_REASONS, REFERENCE_MAX } from "../domain/movement.ts";
+import { MAX_QUANTITY } from "../domain/stock.ts";
 
 function integer(min: number, max: number) {
   return z.number({
@@ -20,16 +20,38 @@ export const createStockAttributes = z.strictObject({
   quantity: integer(0, MAX_QUANTITY),
 });
 
-/** Exactly one of `quantity_delta` (the purchase flow) or `quantity` (an absolute count). */
+/** A client's text for the ledger: printable, at most 255 characters. */
+const reference = z.string({ error: "must be a string" })
+  .max(REFERENCE_MAX, `must be at most ${REFERENCE_MAX} characters`)
+  .refine(
+    (s) => s.isWellFormed() && !s.includes("\u0000"),
+    "must not contain NUL characters or unpaired surrogates",
+  );
+
+/**
+ * Exactly one of `quantity_delta` (the purchase flow) or `quantity` (an absolute count), with an
+ * optional `reason` for the ledger (by default: purchase, restock or correction) and `reference`.
+ */
 export const updateStockAttributes = z.strictObject({
   quantity_delta: integer(-MAX_QUANTITY, MAX_QUANTITY).optional(),
   quantity: integer(0, MAX_QUANTITY).optional(),
+  reason: z.enum(ADJUSTMENT_REASONS, {
+    error: `must be one of ${ADJUSTMENT_REASONS.join(", ")}`,
+  }).optional(),
+  reference: reference.optional(),
 }).refine(
   (a) => (a.quantity_delta === undefined) !== (a.quantity === undefined),
   "give exactly one of quantity_delta or quantity",
 );
 
-export const STOCK_FIELDS = ["product_id", "quantity", "last_updated", "product"] as const;
+export const STOCK_FIELDS = [
+  "product_id",
+  "quantity",
+  "reserved",
+  "last_updated",
+  "product",
+  "movements",
+] as const;
 
 export const listStockQuery: QuerySpec = {
   paginated: true,
@@ -43,3 +65,6 @@ export const singleStockQuery: QuerySpec = {
   fields: { inventory: STOCK_FIELDS },
   includable: ["product"],
 };
+
+/** A ledger page: by cursor (`page[after]`, the last sequence seen) and `page[size]`. */
+export const movementsQuery: QuerySpec = { cursor: true };

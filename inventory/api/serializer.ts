@@ -1,4 +1,5 @@
-import { type ResourceObject, sparse } from "@stockroom/http";
+import { entityTag, type ResourceObject, sparse } from "@stockroom/http";
+import type { Movement } from "../domain/movement.ts";
 import type { CatalogProduct } from "../domain/ports.ts";
 import type { StockRecord } from "../domain/stock.ts";
 
@@ -8,27 +9,61 @@ export interface SerializeOptions {
   fields?: readonly string[];
 }
 
-/** Attributes listed one by one so nothing else leaks; `product` is a relationship. */
+/** Attributes listed one by one so nothing else leaks; `product` and `movements` are relationships. */
 export function stockResource(record: StockRecord, options: SerializeOptions): ResourceObject {
+  const self = `${options.baseUrl}/inventory/${record.productId}`;
   const resource: ResourceObject = {
     type: "inventory",
     id: record.productId,
     attributes: sparse({
       product_id: record.productId,
       quantity: record.quantity,
+      reserved: record.reserved,
       last_updated: record.lastUpdated.toISOString(),
     }, options.fields),
-    links: { self: `${options.baseUrl}/inventory/${record.productId}` },
+    links: { self },
   };
-  if (!options.fields || options.fields.includes("product")) {
-    resource.relationships = {
-      product: {
-        data: { type: "products", id: record.productId },
-        links: { related: `${options.productsServiceUrl}/products/${record.productId}` },
-      },
+  const relationships: Record<string, unknown> = {};
+  const wanted = (name: string) => !options.fields || options.fields.includes(name);
+  if (wanted("product")) {
+    relationships.product = {
+      data: { type: "products", id: record.productId },
+      links: { related: `${options.productsServiceUrl}/products/${record.productId}` },
     };
   }
+  if (wanted("movements")) relationships.movements = { links: { related: `${self}/movements` } };
+  if (Object.keys(relationships).length > 0) resource.relationships = relationships;
   return resource;
+}
+
+/**
+ * The record's entity tag: its ledger sequence, which every change of state moves on. A partial
+ * representation (sparse fields, an included product) has a tag of its own.
+ */
+export function stockTag(record: StockRecord, variant?: string): string {
+  return entityTag(`s${record.sequence}`, variant);
+}
+
+/** The movement's own attributes, one by one. */
+export function movementResource(movement: Movement): ResourceObject {
+  return {
+    type: "movements",
+    id: `${movement.productId}:${movement.sequence}`,
+    attributes: {
+      product_id: movement.productId,
+      sequence: movement.sequence,
+      delta: movement.delta,
+      quantity: movement.quantity,
+      reserved_delta: movement.reservedDelta,
+      reserved: movement.reserved,
+      reason: movement.reason,
+      reference: movement.reference,
+      request_id: movement.requestId,
+      idempotency_key: movement.idempotencyKey,
+      reservation_id: movement.reservationId,
+      occurred_at: movement.occurredAt.toISOString(),
+    },
+  };
 }
 
 /** The products service's own resource objects, for `included`. */

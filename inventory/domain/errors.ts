@@ -1,5 +1,5 @@
 import { DomainError } from "@stockroom/kernel";
-import { MAX_QUANTITY } from "./stock.ts";
+import { MAX_QUANTITY, type StockRecord } from "./stock.ts";
 
 export class StockNotFoundError extends DomainError {
   constructor(productId: string) {
@@ -39,6 +39,28 @@ export class QuantityLimitError extends DomainError {
       "quantity_limit_exceeded",
       `Product ${productId} has ${current} in stock; adding ${delta} would exceed ${MAX_QUANTITY}`,
       { available: current, max: MAX_QUANTITY },
+    );
+  }
+}
+
+/** `If-Match` named a version the record is no longer at; `current` is the one it is at. */
+export class StaleVersionError extends DomainError {
+  constructor(readonly current: StockRecord) {
+    super(
+      "precondition_failed",
+      "precondition_failed",
+      `The inventory record of ${current.productId} is at version ${current.sequence}`,
+    );
+  }
+}
+
+/** An Idempotency-Key applied before to another request (another body or product). */
+export class IdempotencyKeyReusedError extends DomainError {
+  constructor() {
+    super(
+      "invalid",
+      "idempotency_key_reused",
+      "This Idempotency-Key was used with a different request",
     );
   }
 }

@@ -1,4 +1,8 @@
-/** Idempotency keys: what a store keeps for one, and how a new claim on it is decided. */
+/**
+ * Idempotency keys. A change made under a key is recorded with the change itself (its movement),
+ * so the store answers a retry of it; what this store keeps is every other answer (a refusal, a
+ * validation error), and the answers of changes too, so that a retry costs one read.
+ */
 
 /** A stored response for an Idempotency-Key, scoped by the key and the request fingerprint. */
 export interface IdempotentResponse {
@@ -7,34 +11,26 @@ export interface IdempotentResponse {
   headers: Record<string, string>;
 }
 
-export type IdempotencyClaim =
-  | { state: "claimed" }
-  | { state: "in_progress" }
-  | { state: "completed"; fingerprint: string; response: IdempotentResponse }
-  | { state: "mismatch" };
-
 /** What a store holds for a key, in the store's own shape translated to this one. */
 export interface StoredKey {
   fingerprint: string;
-  state: "in_progress" | "completed";
-  response?: IdempotentResponse;
+  response: IdempotentResponse;
   /** Epoch milliseconds. */
   expiresAt: number;
 }
 
-/**
- * How a claim with `fingerprint` meets what is stored: `free` when nothing live holds the key
- * (absent or expired), so the claim may take it; otherwise what the caller is told.
- */
-export function classifyClaim(
+export type KeyVerdict =
+  | { state: "new" }
+  | { state: "replay"; response: IdempotentResponse }
+  | { state: "mismatch" };
+
+/** What a request with `fingerprint` under a key makes of what is stored for it. */
+export function classifyKey(
   stored: StoredKey | null,
   fingerprint: string,
   nowMs: number,
-): Exclude<IdempotencyClaim, { state: "claimed" }> | "free" {
-  if (stored === null || stored.expiresAt <= nowMs) return "free";
+): KeyVerdict {
+  if (stored === null || stored.expiresAt <= nowMs) return { state: "new" };
   if (stored.fingerprint !== fingerprint) return { state: "mismatch" };
-  if (stored.state === "completed" && stored.response) {
-    return { state: "completed", fingerprint: stored.fingerprint, response: stored.response };
-  }
-  return { state: "in_progress" };
+  return { state: "replay", response: stored.response };
 }

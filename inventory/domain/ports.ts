@@ -1,46 +1,50 @@
-import type { AdjustResult } from "./adjustment.ts";
-import type { IdempotencyClaim, IdempotentResponse, StoredKey } from "./idempotency.ts";
+import type { ChangeResult } from "./adjustment.ts";
+import type { IdempotentResponse, StoredKey } from "./idempotency.ts";
+import type { ChangeIntent, Movement } from "./movement.ts";
 import type { StockListQuery, StockPage, StockRecord } from "./stock.ts";
 
-export type { AdjustResult, IdempotencyClaim, IdempotentResponse };
+export type DeleteResult =
+  | { ok: true }
+  | { ok: false; reason: "not_found" }
+  | { ok: false; reason: "precondition_failed"; current: StockRecord };
 
 export interface StockRepository {
-  /** Inserts a new record; throws StockAlreadyExistsError when the product already has one. */
-  create(record: StockRecord): Promise<StockRecord>;
+  /**
+   * Creates the record and its first movement (`initial`, sequence 1) from `intent` (a `set` of
+   * the initial quantity). Throws StockAlreadyExistsError when the product has a record, unless
+   * the request's key created it (then the creation is replayed).
+   */
+  create(productId: string, intent: ChangeIntent): Promise<ChangeResult>;
   get(productId: string): Promise<StockRecord | null>;
   list(query: StockListQuery): Promise<StockPage>;
   /**
-   * `opKey` (the request's Idempotency-Key) is recorded in the same atomic write as the change, so
-   * an operation whose answer was lost and is retried is recognised and not applied twice.
-   *
-   * Adds `delta` (negative buys, positive restocks) in one atomic conditional update: never below 0,
-   * never above MAX_QUANTITY, no update lost under any concurrency.
+   * Applies a change and writes its movement in one atomic step: never below 0 or above
+   * MAX_QUANTITY, no update lost under any concurrency, `If-Match` checked in the same write, and
+   * a change already applied under the request's key answered from its movement, not applied again.
    */
-  adjust(productId: string, delta: number, at: Date, opKey?: string): Promise<AdjustResult>;
-  /** Sets an absolute quantity atomically; `before` is the value it replaced. */
-  set(productId: string, quantity: number, at: Date, opKey?: string): Promise<AdjustResult>;
-  /** Returns false when there was no record. */
-  delete(productId: string): Promise<boolean>;
+  apply(productId: string, intent: ChangeIntent): Promise<ChangeResult>;
+  /** Movements after sequence `after`, ascending, at most `limit`; null when there is no record. */
+  movements(productId: string, page: { after: number; limit: number }): Promise<Movement[] | null>;
+  /** Deletes the record and its ledger; with `expectedSequence`, only at that version. */
+  delete(productId: string, expectedSequence?: number): Promise<DeleteResult>;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
+/** The answer to a keyed request, to keep. */
+export interface KeyedAnswer {
+  key: string;
+  fingerprint: string;
+  response: IdempotentResponse;
+}
+
+/** The answers of keyed requests, kept so that a retry gets its answer back in one read. */
 export interface IdempotencyStore {
-  /**
-   * What is stored for `key`, in one read: a replay of a finished key costs this alone. Expired
-   * entries may be returned (`expiresAt` says so).
-   */
+  /** What is stored for `key`, in one read. Expired entries may be returned (`expiresAt`). */
   lookup(key: string): Promise<StoredKey | null>;
-  /**
-   * Atomically claims `key` for a request with `fingerprint` (hash of method, path and body).
-   * Exactly one concurrent caller gets "claimed"; the others see "in_progress", or "completed" with
-   * the stored response once it is saved, or "mismatch" when the key was used with another body.
-   */
-  claim(key: string, fingerprint: string, ttlMs: number): Promise<IdempotencyClaim>;
-  complete(key: string, response: IdempotentResponse, ttlMs: number): Promise<void>;
-  /** Releases a claim whose request failed without a stored answer, so a retry can run. */
-  release(key: string): Promise<void>;
+  /** Keeps each answer for `ttlMs` from now, unless its key holds a live one already. */
+  record(answers: KeyedAnswer[], ttlMs: number): Promise<void>;
 }
 
 export interface CatalogProduct {

@@ -1,9 +1,16 @@
-/** One stock record per product: the resource id is the product id. */
+/**
+ * One stock record per product: the resource id is the product id. `quantity` is what can be sold;
+ * `reserved` is held by reservations. `sequence` counts the record's movements (its ledger), so it
+ * is also its version: every change of state adds one.
+ */
 export interface StockRecord {
-  productId: string;
+  readonly productId: string;
   /** Always an integer ≥ 0. */
-  quantity: number;
-  lastUpdated: Date;
+  readonly quantity: number;
+  /** Units held by reservations; always an integer ≥ 0. */
+  readonly reserved: number;
+  readonly lastUpdated: Date;
+  readonly sequence: number;
 }
 
 export type StockSortField = "quantity" | "last_updated";

@@ -1,29 +1,26 @@
-import { adjustableRange, type AdjustResult, refusal, replayOf } from "../domain/adjustment.ts";
+import { type ChangeResult, decide, meetsPrecondition, replayOf } from "../domain/adjustment.ts";
 import { StockAlreadyExistsError } from "../domain/errors.ts";
-import type { StockRepository } from "../domain/ports.ts";
+import { type ChangeIntent, nextMovement } from "../domain/movement.ts";
+import type { DeleteResult, StockRepository } from "../domain/ports.ts";
 import { assertDate, assertQuantity } from "../domain/stock.ts";
-import type { StockListQuery, StockPage, StockRecord } from "../domain/stock.ts";
-
-/**
- * Layout: the record lives at ["stock", productId]; two index entries hold a copy of it under keys
- * that sort the way `list` reads (KV orders number key parts numerically, then ties by the product
- * id), and a KvU64 counter makes the unfiltered `total` one read. All of them change in the same
- * atomic operation as the record, so they never disagree.
- */
-const STOCK = "stock";
-const BY_QUANTITY = "stock_by_quantity";
-const BY_UPDATED = "stock_by_last_updated";
-const COUNT = ["stock_count"];
-/** Keyed operations applied, for exactly-once retries; kept as long as Idempotency-Keys are. */
-const OPS = "stock_op";
-const OP_TTL_MS = 24 * 60 * 60 * 1000;
-/** Adding 2^64 - 1 to a KvU64 wraps around, which is how `sum` subtracts one. */
-const MINUS_ONE = 0xffff_ffff_ffff_ffffn;
-
-interface StockValue {
-  quantity: number;
-  lastUpdated: Date;
-}
+import {
+  backoff,
+  COUNT,
+  KEY_TTL_MS,
+  type KeyValue,
+  listStock,
+  MINUS_ONE,
+  MOVEMENT,
+  MOVEMENT_KEY,
+  type MovementValue,
+  removeIndexes,
+  setIndexes,
+  STOCK,
+  type StockValue,
+  toMovement,
+  toMovementValue,
+  toRecord,
+} from "./kv_stock_layout.ts";
 
 export interface KvStockRepositoryOptions {
   /**
@@ -35,11 +32,16 @@ export interface KvStockRepositoryOptions {
   closeKv?: boolean;
 }
 
+/**
+ * Stock in Deno KV (layout in kv_stock_layout.ts): every change is one atomic commit of the record,
+ * its indexes, its movement and its key, checked against the versions that were read.
+ */
 export function createKvStockRepository(
   kv: Deno.Kv,
   options: KvStockRepositoryOptions = {},
 ): StockRepository {
   const maxAttempts = options.maxAttempts ?? 50;
+  const closeKv = options.closeKv ?? true;
   /**
    * Changes to one product from this instance take turns: racing each other they would mostly
    * fail their check and retry (only one of n wins a round), so a burst on one product cost
@@ -56,118 +58,188 @@ export function createKvStockRepository(
     });
     return mine;
   }
-  const closeKv = options.closeKv ?? true;
 
-  /**
-   * Read, decide, then commit only if the record is still the one that was read. `decide` returns
-   * the new quantity, or a finished result when nothing should be written.
-   */
-  function update(
-    productId: string,
-    at: Date,
-    decide: (current: number) => number | AdjustResult,
-    opKey?: string,
-  ): Promise<AdjustResult> {
-    return inTurn(productId, () => attemptUpdate(productId, at, decide, opKey));
+  /** The movement an earlier request with this key wrote in the record's ledger, if any. */
+  async function keyed(productId: string, intent: ChangeIntent, ledger: string | undefined) {
+    if (!intent.op || ledger === undefined) return { entry: undefined, replay: undefined };
+    const entry = await kv.get<KeyValue>([MOVEMENT_KEY, productId, intent.op.key]);
+    if (entry.value === null || entry.value.ledger !== ledger) return { entry, replay: undefined };
+    const movement = await kv.get<MovementValue>([
+      MOVEMENT,
+      productId,
+      ledger,
+      entry.value.sequence,
+    ]);
+    if (movement.value === null) return { entry, replay: undefined };
+    const found = toMovement(productId, entry.value.sequence, movement.value);
+    return { entry, replay: replayOf(found, entry.value, intent) };
   }
 
-  async function attemptUpdate(
+  /** Writes `value` and its movement (and key) as one commit, checked against what was read. */
+  function commitChange(
+    atomic: Deno.AtomicOperation,
     productId: string,
-    at: Date,
-    decide: (current: number) => number | AdjustResult,
-    opKey?: string,
-  ): Promise<AdjustResult> {
-    const opEntryKey = opKey === undefined ? undefined : [OPS, productId, opKey];
+    value: StockValue,
+    movement: MovementValue,
+    intent: ChangeIntent,
+    keyEntry: Deno.KvEntryMaybe<KeyValue> | undefined,
+  ) {
+    atomic.set([STOCK, productId], value).set(
+      [MOVEMENT, productId, value.ledger, value.sequence],
+      movement,
+    );
+    if (intent.op && keyEntry) {
+      const key: KeyValue = {
+        ledger: value.ledger,
+        sequence: value.sequence,
+        fingerprint: intent.op.fingerprint,
+      };
+      atomic.check(keyEntry).set([MOVEMENT_KEY, productId, intent.op.key], key, {
+        expireIn: KEY_TTL_MS,
+      });
+    }
+    return setIndexes(atomic, productId, value).commit();
+  }
+
+  async function applyOnce(productId: string, intent: ChangeIntent): Promise<ChangeResult> {
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      // Both versionstamps are checked at commit, so two reads are as good as one snapshot.
       const entry = await kv.get<StockValue>([STOCK, productId]);
-      const op = opEntryKey ? await kv.get<number>(opEntryKey) : undefined;
       if (entry.value === null) return { ok: false, reason: "not_found" };
       const current = entry.value;
-      // Applied before (its answer was lost): change nothing.
-      if (op?.value != null) return replayOf(_toRecord(productId, current));
-      const next = decide(current.quantity);
-      if (typeof next !== "number") return next;
-      const after: StockValue = { quantity: next, lastUpdated: at };
-      let atomic = kv.atomic().check(entry);
-      if (op && opEntryKey) {
-        // The key is recorded in the same commit as the change: both happen or neither does.
-        atomic = atomic.check(op).set(opEntryKey, next - current.quantity, { expireIn: OP_TTL_MS });
-      }
-      const result = await _setIndexes(
-        _removeIndexes(atomic, productId, current, after),
+      const { entry: keyEntry, replay } = await keyed(productId, intent, current.ledger);
+      if (replay) return replay;
+      const decision = decide(toRecord(productId, current), intent);
+      if (!decision.ok) return decision;
+      const { movement } = decision;
+      const after: StockValue = {
+        quantity: movement.quantity,
+        reserved: movement.reserved,
+        lastUpdated: intent.at,
+        sequence: movement.sequence,
+        ledger: current.ledger,
+      };
+      const atomic = removeIndexes(kv.atomic().check(entry), productId, current, after);
+      const result = await commitChange(
+        atomic,
         productId,
         after,
-      ).set([STOCK, productId], after).commit();
+        toMovementValue(movement),
+        intent,
+        keyEntry,
+      );
       if (result.ok) {
-        return {
-          ok: true,
-          before: _toRecord(productId, current),
-          after: _toRecord(productId, after),
-        };
+        return { ok: true, record: toRecord(productId, after), movement, replayed: false };
       }
-      await _backoff(attempt);
+      await backoff(attempt);
     }
-    throw new Error(`Stock update gave up after ${maxAttempts} conflicting attempts: ${productId}`);
+    throw new Error(`Stock change gave up after ${maxAttempts} conflicting attempts: ${productId}`);
   }
 
   return {
-    async create(record) {
-      assertQuantity(record.quantity);
-      assertDate(record.lastUpdated);
-      const value: StockValue = { quantity: record.quantity, lastUpdated: record.lastUpdated };
-      const key = [STOCK, record.productId];
-      // A null versionstamp check makes the insert conditional on the key being absent.
-      const op = kv.atomic().check({ key, versionstamp: null }).set(key, value).sum(COUNT, 1n);
-      const result = await _setIndexes(op, record.productId, value).commit();
-      if (!result.ok) throw new StockAlreadyExistsError(record.productId);
-      return _toRecord(record.productId, value);
+    async create(productId, intent) {
+      assertDate(intent.at);
+      if (intent.change.kind !== "set") throw new RangeError("A record is created by a set");
+      assertQuantity(intent.change.quantity);
+      return await inTurn(productId, async () => {
+        for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+          const entry = await kv.get<StockValue>([STOCK, productId]);
+          if (entry.value !== null) {
+            const { replay } = await keyed(productId, intent, entry.value.ledger);
+            if (replay) return replay;
+            throw new StockAlreadyExistsError(productId);
+          }
+          const movement = nextMovement(
+            { quantity: 0, reserved: 0, sequence: 0 },
+            productId,
+            intent,
+          );
+          const value: StockValue = {
+            quantity: movement.quantity,
+            reserved: 0,
+            lastUpdated: intent.at,
+            sequence: 1,
+            ledger: crypto.randomUUID(),
+          };
+          const keyEntry = intent.op
+            ? await kv.get<KeyValue>([MOVEMENT_KEY, productId, intent.op.key])
+            : undefined;
+          // A null versionstamp check makes the insert conditional on the key being absent.
+          const atomic = kv.atomic().check({ key: [STOCK, productId], versionstamp: null })
+            .sum(COUNT, 1n);
+          const result = await commitChange(
+            atomic,
+            productId,
+            value,
+            toMovementValue(movement),
+            intent,
+            keyEntry,
+          );
+          if (result.ok) {
+            return { ok: true, record: toRecord(productId, value), movement, replayed: false };
+          }
+          await backoff(attempt);
+        }
+        throw new Error(`Stock create gave up after ${maxAttempts} attempts: ${productId}`);
+      });
     },
 
     async get(productId) {
       const entry = await kv.get<StockValue>([STOCK, productId]);
-      return entry.value === null ? null : _toRecord(productId, entry.value);
+      return entry.value === null ? null : toRecord(productId, entry.value);
     },
 
     list(query) {
-      return _list(kv, query);
+      return listStock(kv, query);
     },
 
-    async adjust(productId, delta, at, opKey) {
-      if (!Number.isSafeInteger(delta)) throw new RangeError(`Delta must be an integer: ${delta}`);
-      assertDate(at);
-      const range = adjustableRange(delta);
-      return await update(
-        productId,
-        at,
-        (current) =>
-          current >= range.min && current <= range.max
-            ? current + delta
-            : refusal(productId, current, delta),
-        opKey,
-      );
-    },
-
-    async set(productId, quantity, at, opKey) {
-      assertQuantity(quantity);
-      assertDate(at);
-      return await update(productId, at, () => quantity, opKey);
-    },
-
-    async delete(productId) {
-      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-        const entry = await kv.get<StockValue>([STOCK, productId]);
-        if (entry.value === null) return false;
-        const result = await _removeIndexes(kv.atomic().check(entry), productId, entry.value)
-          .delete([STOCK, productId])
-          .sum(COUNT, MINUS_ONE)
-          .commit();
-        if (result.ok) return true;
-        await _backoff(attempt);
+    async apply(productId, intent) {
+      assertDate(intent.at);
+      if (intent.change.kind === "set") assertQuantity(intent.change.quantity);
+      else if (!Number.isSafeInteger(intent.change.delta)) {
+        throw new RangeError(`Delta must be an integer: ${intent.change.delta}`);
       }
-      throw new Error(
-        `Stock delete gave up after ${maxAttempts} conflicting attempts: ${productId}`,
-      );
+      return await inTurn(productId, () => applyOnce(productId, intent));
+    },
+
+    async movements(productId, page) {
+      const entry = await kv.get<StockValue>([STOCK, productId]);
+      if (entry.value === null) return null;
+      const { ledger } = entry.value;
+      const movements = [];
+      const iter = kv.list<MovementValue>({
+        start: [MOVEMENT, productId, ledger, page.after + 1],
+        end: [MOVEMENT, productId, ledger, Number.MAX_SAFE_INTEGER],
+      }, { limit: page.limit });
+      for await (const item of iter) {
+        movements.push(toMovement(productId, Number(item.key[3]), item.value));
+      }
+      return movements;
+    },
+
+    delete(productId, expectedSequence) {
+      return inTurn(productId, async (): Promise<DeleteResult> => {
+        for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+          const entry = await kv.get<StockValue>([STOCK, productId]);
+          if (entry.value === null) return { ok: false, reason: "not_found" };
+          const current = toRecord(productId, entry.value);
+          if (!meetsPrecondition({ expectedSequence }, current.sequence)) {
+            return { ok: false, reason: "precondition_failed", current };
+          }
+          const result = await removeIndexes(kv.atomic().check(entry), productId, entry.value)
+            .delete([STOCK, productId])
+            .sum(COUNT, MINUS_ONE)
+            .commit();
+          if (result.ok) {
+            // The ledger goes after the record, in batches (a commit holds at most 1,000
+            // mutations); from the moment the record is gone it is unreachable, since a new
+            // record gets a new ledger id.
+            await deleteLedger(kv, productId, entry.value.ledger);
+            return { ok: true };
+          }
+          await backoff(attempt);
+        }
+        throw new Error(`Stock delete gave up after ${maxAttempts} attempts: ${productId}`);
+      });
     },
 
     async ping() {
@@ -181,73 +253,20 @@ export function createKvStockRepository(
   };
 }
 
-async function _list(kv: Deno.Kv, query: StockListQuery): Promise<StockPage> {
-  const { offset, limit, maxQuantity } = query;
-  const reverse = query.sort.descending;
-  if (maxQuantity !== undefined && maxQuantity < 0) return { items: [], total: 0 };
-
-  if (maxQuantity === undefined) {
-    // The counter gives the total, so only the entries up to the end of the page are read.
-    const count = await kv.get<Deno.KvU64>(COUNT);
-    const total = Number(count.value?.value ?? 0n);
-    const prefix = query.sort.field === "quantity" ? BY_QUANTITY : BY_UPDATED;
-    const items: StockRecord[] = [];
-    if (limit > 0 && offset < total) {
-      const iter = kv.list<StockValue>({ prefix: [prefix] }, { reverse, limit: offset + limit });
-      let index = 0;
-      for await (const entry of iter) {
-        if (index++ >= offset) items.push(_fromIndex(entry));
+async function deleteLedger(kv: Deno.Kv, productId: string, ledger: string): Promise<void> {
+  try {
+    let batch = kv.atomic();
+    let size = 0;
+    for await (const entry of kv.list({ prefix: [MOVEMENT, productId, ledger] })) {
+      batch.delete(entry.key);
+      if (++size === 500) {
+        await batch.commit();
+        batch = kv.atomic();
+        size = 0;
       }
     }
-    return { items, total };
+    if (size > 0) await batch.commit();
+  } catch {
+    // Best effort: whatever is left is unreachable (no record names this ledger any more).
   }
-
-  // A filtered total has to be counted, so the whole matching range is read once.
-  const selector: Deno.KvListSelector = query.sort.field === "quantity"
-    ? { prefix: [BY_QUANTITY], end: [BY_QUANTITY, Math.floor(maxQuantity) + 1] }
-    : { prefix: [BY_UPDATED] };
-  const items: StockRecord[] = [];
-  let total = 0;
-  for await (const entry of kv.list<StockValue>(selector, { reverse, batchSize: 500 })) {
-    if (entry.value.quantity > maxQuantity) continue;
-    if (total >= offset && items.length < limit) items.push(_fromIndex(entry));
-    total++;
-  }
-  return { items, total };
-}
-
-function _setIndexes(op: Deno.AtomicOperation, productId: string, value: StockValue) {
-  return op
-    .set([BY_QUANTITY, value.quantity, productId], value)
-    .set([BY_UPDATED, value.lastUpdated.getTime(), productId], value);
-}
-
-/**
- * Skips an index key that `replacement` writes again, so the outcome never hangs on the order of a
- * delete and a set of one key within one atomic operation.
- */
-function _removeIndexes(
-  op: Deno.AtomicOperation,
-  productId: string,
-  value: StockValue,
-  replacement?: StockValue,
-) {
-  if (value.quantity !== replacement?.quantity) op.delete([BY_QUANTITY, value.quantity, productId]);
-  const time = value.lastUpdated.getTime();
-  if (time !== replacement?.lastUpdated.getTime()) op.delete([BY_UPDATED, time, productId]);
-  return op;
-}
-
-function _fromIndex(entry: Deno.KvEntry<StockValue>): StockRecord {
-  return _toRecord(String(entry.key[2]), entry.value);
-}
-
-function _toRecord(productId: string, value: StockValue): StockRecord {
-  return { productId, quantity: value.quantity, lastUpdated: new Date(value.lastUpdated) };
-}
-
-/** Jittered exponential backoff spreads contending writers out so one of them wins each round. */
-function _backoff(attempt: number): Promise<void> {
-  const ceiling = Math.min(2 ** attempt, 50);
-  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
 }

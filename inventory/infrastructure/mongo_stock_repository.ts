@@ -1,51 +1,62 @@
-import { type Collection, type Filter, type MongoClient, MongoServerError } from "mongodb";
-import type { ObjectId } from "mongodb";
-import { adjustableRange, type AdjustResult, refusal, replayOf } from "../domain/adjustment.ts";
+import { type Filter, type MongoClient, MongoServerError } from "mongodb";
+import {
+  adjustableRange,
+  type ChangeResult,
+  decide,
+  meetsPrecondition,
+  replayOf,
+} from "../domain/adjustment.ts";
 import { StockAlreadyExistsError } from "../domain/errors.ts";
-import type { StockRepository } from "../domain/ports.ts";
+import { type ChangeIntent, nextMovement } from "../domain/movement.ts";
+import type { DeleteResult, StockRepository } from "../domain/ports.ts";
 import { assertDate, assertQuantity } from "../domain/stock.ts";
 import { MAX_TIME_MS } from "./mongo_failures.ts";
+import {
+  derivePending,
+  Flusher,
+  type FlusherOptions,
+  type MovementDocument,
+  movementId,
+  type PendingMovement,
+  type StockDocument,
+  toMovement,
+} from "./mongo_ledger.ts";
+import { adoptLegacyRecords, listStock, toRecord } from "./mongo_stock_reads.ts";
 
 /** Every operation carries the server-side limit, so MongoDB aborts one that runs too long. */
 const LIMIT = { maxTimeMS: MAX_TIME_MS } as const;
-import type { StockListQuery, StockPage, StockRecord } from "../domain/stock.ts";
-
-/** The seed's document shape. */
-interface StockDocument {
-  _id?: ObjectId;
-  product_id: string;
-  quantity: number;
-  last_updated: Date;
-  /** Keys of the latest keyed operations applied (bounded), for exactly-once retries. */
-  ops?: string[];
-}
-
-/** How many operation keys a document remembers: retries come within seconds, not thousands. */
-const MAX_OPS = 100;
-
-function _keyed(opKey: string | undefined) {
-  return opKey === undefined ? { filter: {}, push: {} } : {
-    filter: { ops: { $ne: opKey } },
-    push: { $push: { ops: { $each: [opKey], $slice: -MAX_OPS } } },
-  };
-}
-
 const DUPLICATE_KEY = 11000;
+/** How many recent keys a record remembers for the atomic once-only check (more than pend). */
+const RECENT_KEYS = 64;
 
 export interface MongoStockRepositoryOptions {
   /** Whether close() closes the client; false when something else still uses it. */
   closeClient?: boolean;
-  /**
-   * How often `adjust` re-runs its conditional update when the follow-up read shows the record
-   * changed in between and the update might now apply.
-   */
+  /** Rounds of a change that lost to a concurrent one before giving up. */
   maxAttempts?: number;
+  ledger?: FlusherOptions;
+}
+
+function pendingOf(intent: ChangeIntent, delta: number, reservedDelta: number): PendingMovement {
+  return {
+    id: crypto.randomUUID(),
+    delta,
+    reserved_delta: reservedDelta,
+    reason: intent.reason,
+    reference: intent.reference,
+    request_id: intent.requestId,
+    idempotency_key: intent.op?.key ?? null,
+    fingerprint: intent.op?.fingerprint ?? null,
+    reservation_id: intent.reservationId,
+    occurred_at: intent.at,
+  };
 }
 
 /**
- * Ensures the indexes (the unique one on product_id is what makes `create` safe under concurrency)
- * and returns the repository. Give the client a short `serverSelectionTimeoutMS` so an outage fails
- * requests quickly instead of after the driver's 30 s default.
+ * Stock in MongoDB: each change is one atomic document update that checks the stock, `If-Match`
+ * and the request's key in its filter and writes the movement into the same document (see
+ * mongo_ledger.ts for how the ledger is kept without transactions). Give the client a short
+ * `serverSelectionTimeoutMS` so an outage fails requests quickly.
  */
 export async function createMongoStockRepository(
   client: MongoClient,
@@ -53,104 +64,188 @@ export async function createMongoStockRepository(
   options: MongoStockRepositoryOptions = {},
 ): Promise<StockRepository> {
   const db = client.db(dbName);
-  const collection = db.collection<StockDocument>("inventory");
+  const stock = db.collection<StockDocument>("inventory");
+  const movements = db.collection<MovementDocument>("stock_movements");
   // One call per index: FerretDB 1.24 drops the connection when a multi-index createIndexes
   // meets indexes that already exist, i.e. on every start after the first.
-  await collection.createIndex({ product_id: 1 }, { name: "product_id_unique", unique: true });
-  // One per sort order that `list` serves; the quantity one also serves the low-stock filter.
-  await collection.createIndex({ quantity: 1, product_id: 1 }, { name: "quantity_product_id" });
-  await collection.createIndex({ last_updated: 1, product_id: 1 }, {
-    name: "last_updated_product_id",
-  });
+  await stock.createIndex({ product_id: 1 }, { name: "product_id_unique", unique: true });
+  await stock.createIndex({ quantity: 1, product_id: 1 }, { name: "quantity_product_id" });
+  await stock.createIndex({ last_updated: 1, product_id: 1 }, { name: "last_updated_product_id" });
+  // A page of a ledger is a range of _id; a key is found by product and key.
+  await movements.createIndex({ product_id: 1, idempotency_key: 1 }, { name: "product_key" });
+  await adoptLegacyRecords(stock);
+  const flusher = new Flusher(stock, movements, options.ledger);
   const closeClient = options.closeClient ?? true;
-  const maxAttempts = options.maxAttempts ?? 5;
+  const maxAttempts = options.maxAttempts ?? 20;
+
+  /** The movement the request's key made in this record, if it made one. */
+  async function applied(doc: StockDocument, intent: ChangeIntent): Promise<ChangeResult | null> {
+    const key = intent.op?.key;
+    if (key === undefined) return null;
+    const pending = derivePending(doc);
+    let found = pending.find((m) => m.idempotency_key === key);
+    if (!found) {
+      // Copied out of the list already: in the collection, under this record's ledger.
+      const copied = await movements.find(
+        { product_id: doc.product_id, idempotency_key: key },
+        LIMIT,
+      )
+        .toArray();
+      found = copied.find((m) => m.ledger === doc.ledger && m.sequence <= doc.sequence);
+    }
+    return found
+      ? replayOf(toMovement(found), { fingerprint: found.fingerprint ?? "" }, intent)
+      : null;
+  }
+
+  /** The movement this change wrote, found in the document the update returned. */
+  function written(after: StockDocument, id: string): ChangeResult {
+    flusher.saw(after);
+    const movement = derivePending(after)[after.pending.findIndex((p) => p.id === id)]!;
+    return { ok: true, record: toRecord(after), movement: toMovement(movement), replayed: false };
+  }
+
+  /**
+   * One round of a change: the decision restated as the filter of one atomic update, so it
+   * applies only if it still holds. A plain adjustment goes straight to the update (its stock
+   * check is the filter); a keyed change or an absolute count reads first. `undefined`: another
+   * change came between, so decide again.
+   */
+  async function once(productId: string, intent: ChangeIntent): Promise<ChangeResult | undefined> {
+    const { change } = intent;
+    const key = intent.op?.key;
+    let current: StockDocument | null = null;
+    if (key !== undefined || change.kind === "set") {
+      current = await stock.findOne({ product_id: productId }, LIMIT);
+      if (current === null) return { ok: false, reason: "not_found" };
+      const replay = await applied(current, intent);
+      if (replay) return replay;
+      const decision = decide(toRecord(current), intent);
+      if (!decision.ok) return decision;
+    }
+    const filter: Filter<StockDocument> = {
+      product_id: productId,
+      ...(current ? { ledger: current.ledger } : {}),
+      ...(key !== undefined ? { ops: { $ne: key } } : {}),
+      ...(intent.expectedSequence !== undefined ? { sequence: intent.expectedSequence } : {}),
+    };
+    let update;
+    let entry: PendingMovement;
+    if (change.kind === "adjust") {
+      const reservedDelta = change.reservedDelta ?? 0;
+      const range = adjustableRange(change.delta);
+      filter.quantity = { $gte: range.min, $lte: range.max };
+      if (reservedDelta < 0) filter.reserved = { $gte: -reservedDelta };
+      entry = pendingOf(intent, change.delta, reservedDelta);
+      update = { $inc: { quantity: change.delta, reserved: reservedDelta, sequence: 1 } };
+    } else {
+      // An absolute count's delta depends on the quantity read: it applies to that version only.
+      filter.sequence = current!.sequence;
+      entry = pendingOf(intent, change.quantity - current!.quantity, 0);
+      update = { $inc: { sequence: 1 }, $set: { quantity: change.quantity } };
+    }
+    const after = await stock.findOneAndUpdate(filter, {
+      ...update,
+      $set: { ...("$set" in update ? update.$set : {}), last_updated: intent.at },
+      $push: {
+        pending: entry,
+        ...(key !== undefined ? { ops: { $each: [key], $slice: -RECENT_KEYS } } : {}),
+      },
+    }, { returnDocument: "after", ...LIMIT });
+    if (after !== null) return written(after, entry.id);
+    if (current === null) {
+      // Nothing matched a plain adjustment: the read only explains why; it never feeds a write.
+      const now = await stock.findOne({ product_id: productId }, LIMIT);
+      if (now === null) return { ok: false, reason: "not_found" };
+      const decision = decide(toRecord(now), intent);
+      if (!decision.ok) return decision;
+    }
+    return undefined;
+  }
 
   return {
-    async create(record) {
-      assertQuantity(record.quantity);
-      assertDate(record.lastUpdated);
+    async create(productId, intent) {
+      assertDate(intent.at);
+      if (intent.change.kind !== "set") throw new RangeError("A record is created by a set");
+      assertQuantity(intent.change.quantity);
+      const movement = nextMovement({ quantity: 0, reserved: 0, sequence: 0 }, productId, intent);
+      const doc: StockDocument = {
+        product_id: productId,
+        quantity: movement.quantity,
+        reserved: 0,
+        last_updated: intent.at,
+        sequence: 1,
+        ledger: crypto.randomUUID(),
+        pending: [pendingOf(intent, movement.delta, 0)],
+        ops: intent.op ? [intent.op.key] : [],
+      };
       try {
-        await collection.insertOne({
-          product_id: record.productId,
-          quantity: record.quantity,
-          last_updated: record.lastUpdated,
-        }, LIMIT);
+        await stock.insertOne({ ...doc }, LIMIT);
       } catch (error) {
-        if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) {
-          throw new StockAlreadyExistsError(record.productId);
-        }
-        throw error;
+        if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
+        const existing = await stock.findOne({ product_id: productId }, LIMIT);
+        const replay = existing && await applied(existing, intent);
+        if (replay) return replay;
+        throw new StockAlreadyExistsError(productId);
       }
-      return { ...record, lastUpdated: new Date(record.lastUpdated) };
+      flusher.saw(doc);
+      return { ok: true, record: toRecord(doc), movement, replayed: false };
     },
 
     async get(productId) {
-      const doc = await collection.findOne({ product_id: productId }, LIMIT);
-      return doc === null ? null : _toRecord(doc);
+      const doc = await stock.findOne({ product_id: productId }, LIMIT);
+      return doc === null ? null : toRecord(doc);
     },
 
     list(query) {
-      return _list(collection, query);
+      return listStock(stock, query, LIMIT);
     },
 
-    async adjust(productId, delta, at, opKey) {
-      if (!Number.isSafeInteger(delta)) throw new RangeError(`Delta must be an integer: ${delta}`);
-      assertDate(at);
-      const keyed = _keyed(opKey);
-      const range = adjustableRange(delta);
-      const filter: Filter<StockDocument> = {
-        product_id: productId,
-        quantity: { $gte: range.min, $lte: range.max },
-        ...keyed.filter,
-      };
+    async apply(productId, intent) {
+      assertDate(intent.at);
+      if (intent.change.kind === "set") assertQuantity(intent.change.quantity);
+      else if (!Number.isSafeInteger(intent.change.delta)) {
+        throw new RangeError(`Delta must be an integer: ${intent.change.delta}`);
+      }
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-        // The stock check is in the filter, so check and write are one atomic document update.
-        const before = await collection.findOneAndUpdate(
-          filter,
-          { $inc: { quantity: delta }, $set: { last_updated: at }, ...keyed.push },
-          { returnDocument: "before", ...LIMIT },
-        );
-        if (before !== null) {
-          const after = { productId, quantity: before.quantity + delta, lastUpdated: new Date(at) };
-          return { ok: true, before: _toRecord(before), after };
-        }
-        // Nothing matched: the read only explains why; it never feeds a write.
-        const current = await collection.findOne({ product_id: productId }, LIMIT);
-        if (current === null) return { ok: false, reason: "not_found" };
-        if (opKey !== undefined && current.ops?.includes(opKey)) {
-          return replayOf(_toRecord(current));
-        }
-        if (current.quantity < range.min || current.quantity > range.max) {
-          return refusal(productId, current.quantity, delta);
-        }
-        // Another writer changed the quantity between the update and the read; try again.
+        const result = await once(productId, intent);
+        if (result) return result;
       }
       throw new Error(
-        `Stock adjust gave up after ${maxAttempts} conflicting attempts: ${productId}`,
+        `Stock change gave up after ${maxAttempts} conflicting attempts: ${productId}`,
       );
     },
 
-    async set(productId, quantity, at, opKey): Promise<AdjustResult> {
-      assertQuantity(quantity);
-      assertDate(at);
-      const keyed = _keyed(opKey);
-      const before = await collection.findOneAndUpdate(
-        { product_id: productId, ...keyed.filter },
-        { $set: { quantity, last_updated: at }, ...keyed.push },
-        { returnDocument: "before", ...LIMIT },
-      );
-      if (before === null) {
-        const current = await collection.findOne({ product_id: productId }, LIMIT);
+    async movements(productId, page) {
+      const doc = await stock.findOne({ product_id: productId }, LIMIT);
+      if (doc === null) return null;
+      // Copied movements up to the first pending one, then the pending ones, derived.
+      const copiedUpTo = doc.sequence - doc.pending.length;
+      const copied = page.after >= copiedUpTo ? [] : await movements.find({
+        _id: { $gt: movementId(doc.ledger, page.after), $lte: movementId(doc.ledger, copiedUpTo) },
+      }, LIMIT).sort({ _id: 1 }).limit(page.limit).toArray();
+      const pending = derivePending(doc).filter((m) => m.sequence > page.after);
+      return [...copied, ...pending].slice(0, page.limit).map(toMovement);
+    },
+
+    async delete(productId, expectedSequence): Promise<DeleteResult> {
+      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        const current = await stock.findOne({ product_id: productId }, LIMIT);
         if (current === null) return { ok: false, reason: "not_found" };
-        return replayOf(_toRecord(current));
+        if (!meetsPrecondition({ expectedSequence }, current.sequence)) {
+          return { ok: false, reason: "precondition_failed", current: toRecord(current) };
+        }
+        // Deletes the version that was read, so If-Match holds in the very write.
+        const deleted = await stock.findOneAndDelete(
+          { product_id: productId, sequence: current.sequence },
+          LIMIT,
+        );
+        if (deleted === null) continue;
+        // The ledger goes after the record; from now on unreachable (a new record, a new ledger).
+        await movements.deleteMany({ ledger: deleted.ledger }, LIMIT).catch(() => {});
+        return { ok: true };
       }
-      const after = { productId, quantity, lastUpdated: new Date(at) };
-      return { ok: true, before: _toRecord(before), after };
-    },
-
-    async delete(productId) {
-      const result = await collection.deleteOne({ product_id: productId }, LIMIT);
-      return result.deletedCount === 1;
+      throw new Error(`Stock delete gave up after ${maxAttempts} attempts: ${productId}`);
     },
 
     async ping() {
@@ -158,44 +253,8 @@ export async function createMongoStockRepository(
     },
 
     async close() {
+      await flusher.drain();
       if (closeClient) await client.close();
     },
   };
-}
-
-/**
- * Names the gap when the server is known to apply findAndModify and update as a read followed by
- * a separate write, so conditional updates can race (FerretDB 1.x, FerretDB issue #3040); null for
- * MongoDB. For start-up warnings and for skipping the contract cases that need atomic updates.
- */
-export async function detectNonAtomicUpdates(client: MongoClient): Promise<string | null> {
-  const info = await client.db("admin").command({ buildInfo: 1 });
-  const ferret = info.ferretdbVersion;
-  return typeof ferret === "string" && ferret.startsWith("v1.")
-    ? `FerretDB ${ferret} does not apply conditional updates atomically`
-    : null;
-}
-
-async function _list(
-  collection: Collection<StockDocument>,
-  query: StockListQuery,
-): Promise<StockPage> {
-  const filter: Filter<StockDocument> = query.maxQuantity === undefined
-    ? {}
-    : { quantity: { $lte: query.maxQuantity } };
-  const direction = query.sort.descending ? -1 : 1;
-  // The tie-break follows the sort direction, matching a reverse scan of the KV adapter's index.
-  const sort = { [query.sort.field]: direction, product_id: direction } as const;
-  const [docs, total] = await Promise.all([
-    // limit(0) means "no limit" to MongoDB, so an empty page is never asked for.
-    query.limit > 0
-      ? collection.find(filter, LIMIT).sort(sort).skip(query.offset).limit(query.limit).toArray()
-      : Promise.resolve([]),
-    collection.countDocuments(filter, LIMIT),
-  ]);
-  return { items: docs.map(_toRecord), total };
-}
-
-function _toRecord(doc: StockDocument): StockRecord {
-  return { productId: doc.product_id, quantity: doc.quantity, lastUpdated: doc.last_updated };
 }

@@ -1,6 +1,6 @@
 import { MongoClient } from "mongodb";
-import { createMongoStockRepository } from "./mongo_stock_repository.ts";
 import { stockRepositoryContract } from "../../tests/contracts/stock_repository.ts";
+import { createMongoStockRepository } from "./mongo_stock_repository.ts";
 
 const url = Deno.env.get("MONGODB_URL");
 const dbName = Deno.env.get("MONGODB_DB") ?? "inventory_test";
@@ -11,13 +11,20 @@ function _client(): MongoClient {
 }
 
 stockRepositoryContract("Mongo StockRepository", async () => {
+  // A database of its own per case: the cases run in parallel with other test files.
+  const db = `${dbName}_${crypto.randomUUID().slice(0, 8)}`;
   const client = _client();
-  const repo = await createMongoStockRepository(client, dbName);
+  const repo = await createMongoStockRepository(client, db, { closeClient: false });
   return {
     repo,
-    reset: async () => {
-      await client.db(dbName).collection("inventory").deleteMany({});
+    reset: () => Promise.resolve(),
+    second: () => createMongoStockRepository(_client(), db),
+    // Changes applied, movements left pending in the record, as a crash before the copy leaves them.
+    crashing: () => createMongoStockRepository(_client(), db, { ledger: { enabled: false } }),
+    async close() {
+      await repo.close();
+      await client.db(db).dropDatabase();
+      await client.close();
     },
-    close: () => repo.close(),
   };
 }, { ignore: !url });

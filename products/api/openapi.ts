@@ -39,8 +39,12 @@ export const productOperations: OperationDoc[] = [
     method: "get",
     path: "/products/{id}",
     summary: "Read a product (read-through cache; X-Cache: HIT or MISS)",
+    description: 'The `ETag` is `"v<version>"` for the whole product; a sparse fieldset has ' +
+      'its own, `"v<version>-<its fields in document order, joined by .>"` (`-none` for ' +
+      "none). `If-None-Match` with the current one answers 304.",
     tag: "products",
     query: singleProductQuery,
+    conditional: "read",
     success: {
       status: 200,
       resource,
@@ -57,7 +61,11 @@ export const productOperations: OperationDoc[] = [
     method: "patch",
     path: "/products/{id}",
     summary: "Change some attributes of a product",
+    description: "With `If-Match` (the whole product's `ETag`, or `*`), only while the product " +
+      "is at that version: otherwise 412 and nothing changes. Without attributes nothing is " +
+      "written (If-Match is still checked). The 200 carries the new `ETag`.",
     tag: "products",
+    conditional: "write",
     body: { type: "products", attributes: updateProductAttributes, id: "required" },
     success: { status: 200, resource },
     errors: [400, 404, 406, 409, 413, 415, 422, 503],
@@ -66,7 +74,10 @@ export const productOperations: OperationDoc[] = [
     method: "delete",
     path: "/products/{id}",
     summary: "Delete a product",
+    description: "With `If-Match` (the whole product's `ETag`, or `*`), only while the product " +
+      "is at that version: otherwise 412 and nothing changes.",
     tag: "products",
+    conditional: "write",
     success: { status: 204 },
     errors: [400, 404, 503],
   },

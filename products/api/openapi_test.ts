@@ -52,3 +52,32 @@ Deno.test("productsOpenApi requires response attributes only where no sparse fie
   assert.ok(paths["/products"]!.post.responses["201"].headers.Location);
   assert.equal(paths["/products/{id}"]!.delete.responses["204"].content, undefined);
 });
+
+Deno.test("productsOpenApi documents conditional requests: ETag, If-None-Match → 304, If-Match → 412", () => {
+  const item = (productsOpenApi.paths as Record<string, Record<string, any>>)["/products/{id}"]!;
+  const headerParams = (op: any) =>
+    op.parameters.filter((p: any) => p.in === "header").map((p: any) => p.name);
+  const etag = { $ref: "#/components/headers/ETag" };
+  assert.deepEqual(headerParams(item.get), ["If-None-Match"]);
+  assert.deepEqual(item.get.responses["200"].headers.ETag, etag);
+  assert.deepEqual(item.get.responses["304"].headers.ETag, etag);
+  assert.ok(item.get.responses["304"].headers["X-Cache"], "the 200's headers, on the 304 too");
+  assert.equal(item.get.responses["304"].content, undefined);
+  assert.equal(item.get.responses["412"], undefined);
+  for (const method of ["patch", "delete"]) {
+    assert.deepEqual(headerParams(item[method]), ["If-Match"], method);
+    assert.deepEqual(item[method].responses["412"].headers.ETag, {
+      $ref: "#/components/headers/CurrentETag",
+    });
+    assert.ok(item[method].responses["400"], method);
+    assert.equal(item[method].responses["304"], undefined, method);
+  }
+  assert.deepEqual(item.patch.responses["200"].headers.ETag, etag);
+  assert.equal(item.delete.responses["204"].headers.ETag, undefined, "no body, no tag");
+  const components = (productsOpenApi.components as any).headers;
+  assert.equal(components.ETag.required, true);
+  assert.equal(new RegExp(components.ETag.schema.pattern).test('"v12-name.price"'), true);
+  assert.equal(new RegExp(components.ETag.schema.pattern).test('W/"v12"'), false);
+  const collection = (productsOpenApi.paths as Record<string, Record<string, any>>)["/products"]!;
+  assert.equal(collection.get.responses["200"].headers.ETag, undefined, "no tag on a list");
+});

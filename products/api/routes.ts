@@ -3,18 +3,23 @@ import {
   ApiError,
   type AppEnv,
   collectionDocument,
+  ifMatch,
+  ifNoneMatch,
   jsonApiDocument,
   jsonApiQuery,
   jsonApiResponse,
   methodNotAllowed,
   noQuery,
+  notModified,
+  preconditionFailed,
   requestOrigin,
   resourceDocument,
   uuidParam,
 } from "@stockroom/http";
 import { isUuid } from "@stockroom/kernel";
 import type { ProductService } from "../application/product_service.ts";
-import type { ProductSortField } from "../domain/product.ts";
+import { ProductPreconditionFailedError, type ProductSortField } from "../domain/product.ts";
+import { canonicalFields, expectedVersions, productTag } from "./etag.ts";
 import {
   createProductAttributes,
   listProductsQuery,
@@ -26,6 +31,18 @@ import { productDocumentJson, productResource } from "./serializer.ts";
 /** A malformed id can name no product: 404 without touching the store. */
 function productId(id: string): string {
   return uuidParam(id, { code: "product_not_found", detail: `Product ${id} not found` });
+}
+
+/** A refused conditional change is a 412 with the product's current tag, to read and retry. */
+async function conditionally<T>(change: () => Promise<T>): Promise<T> {
+  try {
+    return await change();
+  } catch (err) {
+    if (err instanceof ProductPreconditionFailedError) {
+      throw preconditionFailed(productTag(err.currentVersion));
+    }
+    throw err;
+  }
 }
 
 export interface ProductRoutesOptions {
@@ -83,13 +100,22 @@ export function productRoutes(
     .all("/", methodNotAllowed(["GET", "POST"]))
     .get("/:id", jsonApiQuery(singleProductQuery), async (c) => {
       const q = c.req.valid("query");
+      // Parsed before the read: a malformed header is a 400 that asks the store nothing.
+      const unchanged = ifNoneMatch(c);
       const { product, cached } = await service.get(productId(c.req.param("id")));
       options.onCacheResult?.(cached);
+      const fields = q.fields.products && canonicalFields(q.fields.products);
+      const etag = productTag(product.version, fields);
+      const xCache = cached ? "HIT" : "MISS";
+      if (unchanged(etag)) {
+        c.header("X-Cache", xCache);
+        return notModified(c, etag);
+      }
       const base = requestOrigin(c.req.url);
-      const json = q.fields.products
-        ? JSON.stringify(resourceDocument(productResource(product, base, q.fields.products)))
+      const json = fields
+        ? JSON.stringify(resourceDocument(productResource(product, base, fields)))
         : productDocumentJson(product, base);
-      return jsonApiResponse(c, 200, json, { "X-Cache": cached ? "HIT" : "MISS" });
+      return jsonApiResponse(c, 200, json, { "X-Cache": xCache, ETag: etag });
     })
     .patch(
       "/:id",
@@ -97,20 +123,23 @@ export function productRoutes(
       jsonApiDocument({ type: "products", attributes: updateProductAttributes, idParam: "id" }),
       async (c) => {
         const { attributes } = c.req.valid("json");
-        const product = await service.update(
-          productId(c.req.param("id")),
-          attributes,
-          c.get("logger"),
+        const expected = expectedVersions(ifMatch(c));
+        const product = await conditionally(() =>
+          service.update(productId(c.req.param("id")), attributes, c.get("logger"), expected)
         );
         return jsonApiResponse(
           c,
           200,
           JSON.stringify(resourceDocument(productResource(product, requestOrigin(c.req.url)))),
+          { ETag: productTag(product.version) },
         );
       },
     )
     .delete("/:id", jsonApiQuery(noQuery), async (c) => {
-      await service.delete(productId(c.req.param("id")), c.get("logger"));
+      const expected = expectedVersions(ifMatch(c));
+      await conditionally(() =>
+        service.delete(productId(c.req.param("id")), c.get("logger"), expected)
+      );
       return c.body(null, 204);
     })
     .all("/:id", methodNotAllowed(["GET", "PATCH", "DELETE"]));

@@ -264,6 +264,223 @@ for (const backend of backends) {
           await expectError(await req(`/products/${product.id}`, { method: "DELETE" }), 404);
         });
 
+        await t.step(
+          "GET by id carries a strong ETag: MISS and HIT alike, new on change",
+          async () => {
+            const product = await create({ name: "Tagged", description: "", price: 1 });
+            const miss = await req(`/products/${product.id}`);
+            assert.deepEqual([miss.headers.get("X-Cache"), miss.headers.get("ETag")], [
+              "MISS",
+              '"v1"',
+            ]);
+            await miss.body?.cancel();
+            const hit = await req(`/products/${product.id}`);
+            assert.deepEqual([hit.headers.get("X-Cache"), hit.headers.get("ETag")], [
+              "HIT",
+              '"v1"',
+            ]);
+            await hit.body?.cancel();
+            const patched = await req(`/products/${product.id}`, {
+              method: "PATCH",
+              body: { data: { type: "products", id: product.id, attributes: { price: 2 } } },
+            });
+            assert.equal(patched.headers.get("ETag"), '"v2"', "PATCH answers with the new tag");
+            await patched.body?.cancel();
+            // The invalidation's tombstone keeps the cache from refilling for a while: MISS.
+            const after = await req(`/products/${product.id}`);
+            assert.deepEqual([after.headers.get("X-Cache"), after.headers.get("ETag")], [
+              "MISS",
+              '"v2"',
+            ]);
+            await after.body?.cancel();
+          },
+        );
+
+        await t.step(
+          "a sparse fieldset has its own tag, whatever the order of its fields",
+          async () => {
+            const product = await create({ name: "Sparse", description: "", price: 1 });
+            const get = (query: string) => req(`/products/${product.id}?${query}`);
+            const a = await get("fields[products]=price,name");
+            const b = await get("fields[products]=name,price,name");
+            assert.equal(a.headers.get("ETag"), '"v1-name.price"');
+            assert.equal(b.headers.get("ETag"), '"v1-name.price"');
+            assert.equal(await a.text(), await b.text(), "one tag, one exact representation");
+            const none = await get("fields[products]=");
+            assert.equal(none.headers.get("ETag"), '"v1-none"');
+            assert.deepEqual((await jsonApiBody(none)).data.attributes, {});
+            const full = await get("");
+            assert.equal(full.headers.get("ETag"), '"v1"');
+            await full.body?.cancel();
+            const other = await req(`/products/${product.id}?fields[products]=name,price`, {
+              headers: { "If-None-Match": '"v1"' },
+            });
+            assert.equal(
+              other.status,
+              200,
+              "the full representation's tag is not the sparse one's",
+            );
+            await other.body?.cancel();
+            const same = await req(`/products/${product.id}?fields[products]=price,name`, {
+              headers: { "If-None-Match": '"v1-name.price"' },
+            });
+            assert.equal(same.status, 304);
+          },
+        );
+
+        await t.step(
+          "If-None-Match with the current tag is a 304, from the database or the cache",
+          async () => {
+            const product = await create({ name: "Fresh", description: "", price: 1 });
+            const get = (value: string) =>
+              req(`/products/${product.id}`, { headers: { "If-None-Match": value } });
+            for (
+              const [value, cache] of [['"v1"', "MISS"], ['"v1"', "HIT"], ['W/"v1"', "HIT"], [
+                '"v0", "v1"',
+                "HIT",
+              ], ["*", "HIT"]]
+            ) {
+              const res = await get(value!);
+              assert.equal(res.status, 304, value);
+              assert.equal(res.headers.get("ETag"), '"v1"');
+              assert.equal(res.headers.get("X-Cache"), cache, value);
+              assert.ok(res.headers.get("X-Request-ID"));
+              assert.equal(res.headers.get("Content-Type"), null);
+              assert.equal(await res.text(), "");
+            }
+            const stale = await get('"v0"');
+            assert.equal(stale.status, 200);
+            assert.equal(stale.headers.get("ETag"), '"v1"');
+            assert.equal((await jsonApiBody(stale)).data.id, product.id);
+            await expectError(
+              await req(`/products/${crypto.randomUUID()}`, { headers: { "If-None-Match": "*" } }),
+              404,
+            );
+          },
+        );
+
+        await t.step(
+          "a stale If-Match is a 412 with the current tag, and changes nothing",
+          async () => {
+            const product = await create({ name: "Guarded", description: "", price: 1 });
+            const path = `/products/${product.id}`;
+            const patch = (attributes: Record<string, unknown>, ifMatch: string) =>
+              req(path, {
+                method: "PATCH",
+                body: { data: { type: "products", id: product.id, attributes } },
+                headers: { "If-Match": ifMatch },
+              });
+            const first = await patch({ price: 2 }, '"v1"');
+            assert.deepEqual([first.status, first.headers.get("ETag")], [200, '"v2"']);
+            await first.body?.cancel();
+            await (await req(path)).body?.cancel(); // cached at v2
+            for (const stale of ['"v1"', 'W/"v2"', '"v2-name.price"', '"v1", "v3"', '"2"']) {
+              const res = await patch({ price: 3 }, stale);
+              const doc = await expectError(res, 412, { header: "If-Match" });
+              assert.equal(doc.errors[0].code, "precondition_failed", stale);
+              assert.equal(res.headers.get("ETag"), '"v2"', stale);
+            }
+            const emptyStale = await patch({}, '"v1"');
+            assert.equal(emptyStale.headers.get("ETag"), '"v2"');
+            await expectError(emptyStale, 412, { header: "If-Match" });
+            const emptyFresh = await patch({}, '"v1", "v2"');
+            assert.deepEqual([emptyFresh.status, emptyFresh.headers.get("ETag")], [200, '"v2"']);
+            await emptyFresh.body?.cancel();
+            const deleteStale = await req(path, {
+              method: "DELETE",
+              headers: { "If-Match": '"v1"' },
+            });
+            assert.equal(deleteStale.headers.get("ETag"), '"v2"');
+            await expectError(deleteStale, 412, { header: "If-Match" });
+            const after = await req(path);
+            assert.equal(after.headers.get("ETag"), '"v2"', "no change, the empty PATCH included");
+            assert.equal((await jsonApiBody(after)).data.attributes.price, 2);
+            const deleted = await req(path, { method: "DELETE", headers: { "If-Match": '"v2"' } });
+            assert.equal(deleted.status, 204);
+            const missing = await patch({ price: 1 }, '"v2"');
+            await expectError(missing, 404);
+            await expectError(
+              await req(path, { method: "DELETE", headers: { "If-Match": '"v2"' } }),
+              404,
+            );
+          },
+        );
+
+        await t.step(
+          "If-Match: * applies to any existing product; 404 when there is none",
+          async () => {
+            const product = await create({ name: "Any", description: "", price: 1 });
+            const path = `/products/${product.id}`;
+            const body = { data: { type: "products", id: product.id, attributes: { price: 2 } } };
+            const any = { "If-Match": "*" };
+            const res = await req(path, { method: "PATCH", body, headers: any });
+            assert.deepEqual([res.status, res.headers.get("ETag")], [200, '"v2"']);
+            await res.body?.cancel();
+            assert.equal((await req(path, { method: "DELETE", headers: any })).status, 204);
+            await expectError(await req(path, { method: "PATCH", body, headers: any }), 404);
+            await expectError(await req(path, { method: "DELETE", headers: any }), 404);
+          },
+        );
+
+        await t.step(
+          "a malformed If-Match or If-None-Match is a 400 that touches nothing",
+          async () => {
+            const product = await create({ name: "Intact", description: "", price: 1 });
+            const path = `/products/${product.id}`;
+            // Reads by id, as the metrics count them: a malformed header is refused before one.
+            const reads = async () =>
+              [...(await (await req("/metrics")).text()).matchAll(
+                /^product_cache_lookups_total\{[^}]*\} (\d+)$/gm,
+              )].reduce((sum, m) => sum + Number(m[1]), 0);
+            const before = await reads();
+            assert.ok(before > 0, "earlier steps read by id");
+            for (const bad of ["v1", '"v1', '"v1",', 'W/ "v1"']) {
+              await expectError(await req(path, { headers: { "If-None-Match": bad } }), 400, {
+                header: "If-None-Match",
+              });
+              await expectError(
+                await req(path, {
+                  method: "PATCH",
+                  body: { data: { type: "products", id: product.id, attributes: { price: 9 } } },
+                  headers: { "If-Match": bad },
+                }),
+                400,
+                { header: "If-Match" },
+              );
+              await expectError(
+                await req(path, { method: "DELETE", headers: { "If-Match": bad } }),
+                400,
+                { header: "If-Match" },
+              );
+            }
+            assert.equal(await reads(), before, "no read asked the repository");
+            const after = await req(path);
+            assert.equal(after.headers.get("ETag"), '"v1"');
+            assert.equal((await jsonApiBody(after)).data.attributes.price, 1);
+          },
+        );
+
+        await t.step("of 20 racing PATCHes with one If-Match, exactly one is applied", async () => {
+          const product = await create({ name: "Raced", description: "", price: 1 });
+          const path = `/products/${product.id}`;
+          await (await req(path)).body?.cancel(); // cached at v1
+          const responses = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+            req(path, {
+              method: "PATCH",
+              body: { data: { type: "products", id: product.id, attributes: { price: 10 + i } } },
+              headers: { "If-Match": '"v1"' },
+            })));
+          const won = responses.filter((r) => r.status === 200);
+          const lost = responses.filter((r) => r.status === 412);
+          assert.deepEqual([won.length, lost.length], [1, 19]);
+          assert.ok(lost.every((r) => r.headers.get("ETag") === '"v2"'));
+          const winner = (await jsonApiBody(won[0]!)).data.attributes.price;
+          await Promise.all(lost.map((r) => r.body?.cancel()));
+          const after = await req(path);
+          assert.equal(after.headers.get("ETag"), '"v2"');
+          assert.equal((await jsonApiBody(after)).data.attributes.price, winner);
+        });
+
         await t.step("GET /products pages with links and meta.total", async () => {
           await db.reset();
           for (let i = 1; i <= 5; i++) {

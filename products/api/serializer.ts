@@ -1,7 +1,12 @@
 import { documentJson, resourceDocument, type ResourceObject, sparse } from "@stockroom/http";
 import type { Product } from "../domain/product.ts";
+import { canonicalFields } from "./etag.ts";
 
-/** The attributes a client sees, listed one by one so nothing else can leak out. */
+/**
+ * The attributes a client sees, listed one by one so nothing else can leak out; a sparse fieldset
+ * keeps them in this order whatever order `fields` names them in, so one set of fields is one
+ * exact representation (and one ETag, see etag.ts).
+ */
 export function productResource(
   product: Product,
   baseUrl: string,
@@ -16,7 +21,7 @@ export function productResource(
       price: product.price,
       created_at: product.createdAt,
       updated_at: product.updatedAt,
-    }, fields),
+    }, fields && canonicalFields(fields)),
     links: { self: `${baseUrl}/products/${product.id}` },
   };
 }

@@ -1,6 +1,7 @@
 import type { Clock, EventLog } from "@stockroom/kernel";
 import type { ProductRead, ProductRepository } from "../domain/ports.ts";
 import {
+  type ExpectedVersions,
   type NewProduct,
   type Product,
   ProductAlreadyExistsError,
@@ -8,6 +9,8 @@ import {
   type ProductListQuery,
   ProductNotFoundError,
   type ProductPage,
+  ProductPreconditionFailedError,
+  VersionMismatch,
 } from "../domain/product.ts";
 
 export interface ProductServiceDeps {
@@ -46,19 +49,37 @@ export class ProductService {
     return this.#repo.list(query);
   }
 
-  async update(id: string, changes: ProductChanges, log: EventLog): Promise<Product> {
+  /**
+   * `expected` (the client's `If-Match`): the change applies only while the product is at one of
+   * those versions, else ProductPreconditionFailedError and nothing changes. An empty change
+   * writes nothing; with `expected`, it is still checked, against the store.
+   */
+  async update(
+    id: string,
+    changes: ProductChanges,
+    log: EventLog,
+    expected?: ExpectedVersions,
+  ): Promise<Product> {
     const key = id.toLowerCase();
-    const updated = Object.keys(changes).length === 0
+    const updated = Object.keys(changes).length === 0 && expected === undefined
       ? (await this.#repo.read(key))?.product
-      : await this.#repo.update(key, changes, this.#now());
+      : await this.#repo.update(key, changes, this.#now(), expected);
     if (!updated) throw new ProductNotFoundError(id);
+    if (updated instanceof VersionMismatch) {
+      throw new ProductPreconditionFailedError(id, updated.currentVersion);
+    }
     log.info({ product_id: key, fields: Object.keys(changes) }, "product.updated");
     return updated;
   }
 
-  async delete(id: string, log: EventLog): Promise<void> {
+  /** `expected` as for `update()`. */
+  async delete(id: string, log: EventLog, expected?: ExpectedVersions): Promise<void> {
     const key = id.toLowerCase();
-    if (!(await this.#repo.delete(key))) throw new ProductNotFoundError(id);
+    const deleted = await this.#repo.delete(key, expected);
+    if (deleted instanceof VersionMismatch) {
+      throw new ProductPreconditionFailedError(id, deleted.currentVersion);
+    }
+    if (!deleted) throw new ProductNotFoundError(id);
     log.info({ product_id: key }, "product.deleted");
   }
 

@@ -1,9 +1,11 @@
 import type {
+  ExpectedVersions,
   NewProduct,
   Product,
   ProductChanges,
   ProductListQuery,
   ProductPage,
+  VersionMismatch,
 } from "./product.ts";
 
 /** A product as read, and whether a cache in front of the store answered (`X-Cache`). */
@@ -17,10 +19,23 @@ export interface ProductRepository {
   create(product: NewProduct & { id: string }, at: string): Promise<Product | null>;
   read(id: string): Promise<ProductRead | null>;
   list(query: ProductListQuery): Promise<ProductPage>;
-  /** Returns null when there is no such product. */
-  update(id: string, changes: ProductChanges, at: string): Promise<Product | null>;
-  /** Returns false when there was no such product. */
-  delete(id: string): Promise<boolean>;
+  /**
+   * Applies the changes, stamps `at` and increments the version, all in one statement; with
+   * `expected`, only while the product is at one of those versions (checked in that statement).
+   * With no changes nothing is written: the product as stored, subject to `expected` alike.
+   * Returns null when there is no such product, a VersionMismatch when `expected` did not match.
+   */
+  update(
+    id: string,
+    changes: ProductChanges,
+    at: string,
+    expected?: ExpectedVersions,
+  ): Promise<Product | VersionMismatch | null>;
+  /**
+   * Returns false when there was no such product; with `expected`, deletes only while the product
+   * is at one of those versions (checked in the delete itself), else a VersionMismatch.
+   */
+  delete(id: string, expected?: ExpectedVersions): Promise<boolean | VersionMismatch>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -10,6 +10,12 @@ export interface Product {
   /** ISO 8601 UTC, millisecond precision. */
   readonly createdAt: string;
   readonly updatedAt: string;
+  /**
+   * 1 when created, one more with every change (two changes can share a millisecond, so
+   * `updatedAt` cannot tell them apart): what a conditional change names, and what the API's
+   * `ETag` is made of.
+   */
+  readonly version: number;
 }
 
 export type NewProduct = Pick<Product, "name" | "description" | "price"> & { id?: string };
@@ -58,6 +64,17 @@ export interface ProductPage {
   total: number;
 }
 
+/**
+ * The versions a conditional change accepts (the client's `If-Match`): it applies only while the
+ * product is at one of them, checked by the store in the write itself. Undefined: any version.
+ */
+export type ExpectedVersions = readonly number[];
+
+/** A conditional change the store refused, because the product is at another version. */
+export class VersionMismatch {
+  constructor(readonly currentVersion: number) {}
+}
+
 export class ProductNotFoundError extends DomainError {
   constructor(id: string) {
     super("not_found", "product_not_found", `Product ${id} not found`);
@@ -67,5 +84,16 @@ export class ProductNotFoundError extends DomainError {
 export class ProductAlreadyExistsError extends DomainError {
   constructor(id: string) {
     super("conflict", "product_exists", `A product with id ${id} already exists`);
+  }
+}
+
+/** A conditional change refused, nothing changed: the product is at `currentVersion`. */
+export class ProductPreconditionFailedError extends DomainError {
+  constructor(id: string, readonly currentVersion: number) {
+    super(
+      "precondition_failed",
+      "precondition_failed",
+      `Product ${id} is at another version than the change expects; nothing was changed`,
+    );
   }
 }

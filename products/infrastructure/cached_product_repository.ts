@@ -1,6 +1,13 @@
 import type { Clock, EventLog } from "@stockroom/kernel";
 import type { ProductCache, ProductRead, ProductRepository } from "../domain/ports.ts";
-import type { NewProduct, Product, ProductChanges, ProductListQuery } from "../domain/product.ts";
+import {
+  type ExpectedVersions,
+  type NewProduct,
+  type Product,
+  type ProductChanges,
+  type ProductListQuery,
+  VersionMismatch,
+} from "../domain/product.ts";
 
 /** Bounds the memory a long cache outage can take; past it, entries expire by their TTL. */
 const MAX_UNCONFIRMED = 10_000;
@@ -30,7 +37,9 @@ export interface CachedProductRepositoryOptions {
  * logged and skipped, never fatal (a remote cache adapter bounds its own calls, so a hanging one
  * fails too). A product whose last invalidation did not reach the cache is
  * read from the store until one does (retried in the background), so a cache outage during a
- * change cannot leave the old product being served afterwards.
+ * change cannot leave the old product being served afterwards. A conditional change the store
+ * refused (VersionMismatch) invalidates too: the client saw a version the store no longer holds,
+ * perhaps from this cache, and its next read, for the current ETag, must come from the store.
  */
 export class CachedProductRepository implements ProductRepository {
   readonly #store: ProductRepository;
@@ -73,18 +82,25 @@ export class CachedProductRepository implements ProductRepository {
     return this.#store.list(query);
   }
 
-  async update(id: string, changes: ProductChanges, at: string): Promise<Product | null> {
+  async update(
+    id: string,
+    changes: ProductChanges,
+    at: string,
+    expected?: ExpectedVersions,
+  ): Promise<Product | VersionMismatch | null> {
     const updated = await this.#invalidatingOnFailure(
       id,
-      () => this.#store.update(id, changes, at),
+      () => this.#store.update(id, changes, at, expected),
     );
-    if (updated) await this.#invalidate(id);
+    // An empty change wrote nothing, so there is nothing to forget.
+    const changed = updated !== null && Object.keys(changes).length > 0;
+    if (changed || updated instanceof VersionMismatch) await this.#invalidate(id);
     return updated;
   }
 
-  async delete(id: string): Promise<boolean> {
-    const deleted = await this.#invalidatingOnFailure(id, () => this.#store.delete(id));
-    if (deleted) await this.#invalidate(id);
+  async delete(id: string, expected?: ExpectedVersions): Promise<boolean | VersionMismatch> {
+    const deleted = await this.#invalidatingOnFailure(id, () => this.#store.delete(id, expected));
+    if (deleted !== false) await this.#invalidate(id); // deleted, or refused as in update()
     return deleted;
   }
 

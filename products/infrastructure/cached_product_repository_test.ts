@@ -9,7 +9,7 @@ import {
   type TestDatabase,
 } from "../../tests/support/test_databases.ts";
 import type { ProductCache, ProductRepository } from "../domain/ports.ts";
-import type { Product } from "../domain/product.ts";
+import { type Product, VersionMismatch } from "../domain/product.ts";
 import { CachedProductRepository } from "./cached_product_repository.ts";
 import { LruProductCache } from "./lru_product_cache.ts";
 import { SqlProductRepository } from "./sql_product_repository.ts";
@@ -79,24 +79,38 @@ const PRODUCT: Product = {
   price: 3,
   createdAt: "2026-01-01T00:00:00.000Z",
   updatedAt: "2026-01-01T00:00:00.000Z",
+  version: 1,
 };
 
 function fakeStore(rows = new Map([[PRODUCT.id, PRODUCT]])): ProductRepository & {
   reads: number;
 } {
+  const mismatch = (id: string, expected?: readonly number[]) => {
+    const current = rows.get(id);
+    return current && expected && !expected.includes(current.version)
+      ? new VersionMismatch(current.version)
+      : undefined;
+  };
   return {
     reads: 0,
     create: (p, at) =>
-      Promise.resolve(rows.has(p.id) ? null : { ...p, createdAt: at, updatedAt: at }),
+      Promise.resolve(rows.has(p.id) ? null : { ...p, createdAt: at, updatedAt: at, version: 1 }),
     read(id) {
       this.reads++;
       const product = rows.get(id);
       return Promise.resolve(product ? { product, cached: false } : null);
     },
     list: () => Promise.resolve({ items: [...rows.values()], total: rows.size }),
-    update: (id, changes, at) =>
-      Promise.resolve(rows.has(id) ? { ...rows.get(id)!, ...changes, updatedAt: at } : null),
-    delete: (id) => Promise.resolve(rows.delete(id)),
+    update(id, changes, at, expected) {
+      const current = rows.get(id);
+      if (!current) return Promise.resolve(null);
+      const refused = mismatch(id, expected);
+      if (refused || Object.keys(changes).length === 0) return Promise.resolve(refused ?? current);
+      const updated = { ...current, ...changes, updatedAt: at, version: current.version + 1 };
+      rows.set(id, updated);
+      return Promise.resolve(updated);
+    },
+    delete: (id, expected) => Promise.resolve(mismatch(id, expected) ?? rows.delete(id)),
     ping: () => Promise.resolve(),
     close: () => Promise.resolve(),
   };
@@ -171,7 +185,8 @@ Deno.test("CachedProductRepository.update() and delete() invalidate the cached e
   const cache = flakyCache();
   const { repo } = cached(fakeStore(), cache);
   await repo.read(PRODUCT.id);
-  assert.equal((await repo.update(PRODUCT.id, { price: 4 }, PRODUCT.updatedAt))?.price, 4);
+  const updated = await repo.update(PRODUCT.id, { price: 4 }, PRODUCT.updatedAt);
+  assert.equal((updated as Product).price, 4);
   assert.equal((await repo.read(PRODUCT.id))?.cached, false);
   assert.equal(await repo.delete(PRODUCT.id), true);
   assert.equal(cache.calls.filter((c) => c === "invalidate").length, 2);
@@ -234,4 +249,43 @@ Deno.test("CachedProductRepository serves no stale product after an invalidation
   await new Promise((resolve) => setTimeout(resolve, 0));
   assert.ok(cache.calls.includes("invalidate"), "retried once the interval passed");
   assert.equal(await cache.get(other.id), null);
+});
+
+Deno.test("CachedProductRepository invalidates after a conditional change as after any other", async () => {
+  const cache = flakyCache();
+  const { repo } = cached(fakeStore(), cache);
+  await repo.read(PRODUCT.id);
+  const updated = await repo.update(PRODUCT.id, { price: 4 }, PRODUCT.updatedAt, [1]);
+  assert.deepEqual([(updated as Product).price, (updated as Product).version], [4, 2]);
+  const read = await repo.read(PRODUCT.id);
+  assert.deepEqual([read?.cached, read?.product.version], [false, 2]);
+  assert.equal(await repo.delete(PRODUCT.id, [2]), true);
+  assert.equal(cache.calls.filter((c) => c === "invalidate").length, 2);
+  assert.equal(await repo.read(PRODUCT.id), null);
+});
+
+Deno.test("CachedProductRepository serves no stale product after a refused conditional change", async () => {
+  for (const refuse of ["update", "delete"] as const) {
+    const rows = new Map([[PRODUCT.id, PRODUCT]]);
+    const { repo } = cached(fakeStore(rows), new LruProductCache());
+    await repo.read(PRODUCT.id); // version 1 cached
+    // Changed where this cache was not told (another instance, whose L1 this is not).
+    rows.set(PRODUCT.id, { ...PRODUCT, price: 9, version: 2 });
+    assert.equal((await repo.read(PRODUCT.id))?.product.version, 1, "the cache is behind");
+    const refused = refuse === "update"
+      ? await repo.update(PRODUCT.id, { price: 5 }, PRODUCT.updatedAt, [1])
+      : await repo.delete(PRODUCT.id, [1]);
+    assert.deepEqual(refused, new VersionMismatch(2), refuse);
+    const after = await repo.read(PRODUCT.id);
+    assert.deepEqual([after?.cached, after?.product.version, after?.product.price], [false, 2, 9]);
+  }
+});
+
+Deno.test("CachedProductRepository leaves the cache alone for an empty change that matched", async () => {
+  const cache = flakyCache();
+  const { repo } = cached(fakeStore(), cache);
+  await repo.read(PRODUCT.id);
+  assert.deepEqual(await repo.update(PRODUCT.id, {}, PRODUCT.updatedAt, [1]), PRODUCT);
+  assert.ok(!cache.calls.includes("invalidate"));
+  assert.equal((await repo.read(PRODUCT.id))?.cached, true);
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Redis } from "@upstash/redis";
 import type { ProductCache } from "../domain/ports.ts";
 import { LruProductCache } from "./lru_product_cache.ts";
 import { productCacheContract } from "../../tests/contracts/product_cache.ts";
@@ -81,6 +82,7 @@ Deno.test("TieredProductCache serves L1 hits without asking the shared cache", a
     price: 1,
     createdAt: "2026-01-01T00:00:00.000Z",
     updatedAt: "2026-01-01T00:00:00.000Z",
+    version: 1,
   };
   await l2.fill(product, 60);
   assert.equal((await cache.get("p"))?.id, "p");
@@ -99,6 +101,7 @@ Deno.test("LruProductCache evicts the least recently used entry past its bound",
     price: 1,
     createdAt: "2026-01-01T00:00:00.000Z",
     updatedAt: "2026-01-01T00:00:00.000Z",
+    version: 1,
   });
   await cache.fill(p("a"), 60);
   await cache.fill(p("b"), 60);
@@ -119,6 +122,7 @@ Deno.test("LruProductCache keeps its own frozen copy, so callers cannot change w
     price: 1,
     createdAt: "2026-01-01T00:00:00.000Z",
     updatedAt: "2026-01-01T00:00:00.000Z",
+    version: 1,
   };
   await cache.fill(original, 60);
   original.name = "changed";
@@ -135,4 +139,31 @@ Deno.test("UpstashProductCache fails fast when the REST endpoint is down", async
   listener.close();
   const cache = new UpstashProductCache({ url: `http://127.0.0.1:${port}`, token: "t" });
   await assert.rejects(cache.get("x"));
+});
+
+Deno.test({
+  name: "UpstashProductCache misses on an entry from before products had a version",
+  ignore: !url || !token,
+  async fn() {
+    const keyPrefix = `test:${crypto.randomUUID()}:`;
+    const cache = new UpstashProductCache({ url: url!, token: token!, keyPrefix });
+    const redis = new Redis({ url: url!, token: token! });
+    const id = crypto.randomUUID();
+    const old = {
+      id,
+      name: "n",
+      description: "",
+      price: 1,
+      createdAt: "2026-01-01T00:00:00.000Z",
+      updatedAt: "2026-01-01T00:00:00.000Z",
+    };
+    try {
+      await redis.set(keyPrefix + id, old, { ex: 60 });
+      assert.equal(await cache.get(id), null, "no version, no ETag: read the database");
+      await redis.set(keyPrefix + id, { ...old, version: 4 }, { ex: 60 });
+      assert.deepEqual(await cache.get(id), { ...old, version: 4 });
+    } finally {
+      await redis.del(keyPrefix + id);
+    }
+  },
 });

@@ -1,16 +1,18 @@
 import type { ProductRepository } from "../domain/ports.ts";
-import type {
-  NewProduct,
-  Product,
-  ProductChanges,
-  ProductListQuery,
-  ProductSortField,
+import {
+  type ExpectedVersions,
+  type NewProduct,
+  type Product,
+  type ProductChanges,
+  type ProductListQuery,
+  type ProductSortField,
+  VersionMismatch,
 } from "../domain/product.ts";
 import type { SqlClient } from "./sql_client.ts";
 
 // Formatting in SQL makes both drivers return identical strings: the NUMERIC exactly as stored
-// and timestamps as ISO 8601 UTC.
-const COLUMNS = `id, name, description, price::text AS price,
+// and timestamps as ISO 8601 UTC (and the BIGINT version, which postgres.js reads as a string).
+const COLUMNS = `id, name, description, price::text AS price, version::text AS version,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
   to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS updated_at`;
 
@@ -28,6 +30,7 @@ interface ProductRow {
   price: string;
   created_at: string;
   updated_at: string;
+  version: string;
 }
 
 function toProduct(row: ProductRow): Product {
@@ -38,7 +41,15 @@ function toProduct(row: ProductRow): Product {
     price: Number(row.price),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    version: Number(row.version),
   };
+}
+
+/** ` AND version = ANY($n)` for a conditional change (its parameter pushed), else nothing. */
+function versionCondition(params: unknown[], expected: ExpectedVersions | undefined): string {
+  if (expected === undefined) return "";
+  params.push(expected.map(String));
+  return ` AND version = ANY($${params.length}::bigint[])`;
 }
 
 function likePattern(text: string): string {
@@ -105,7 +116,7 @@ export class SqlProductRepository implements ProductRepository {
     return { items: rows.map(toProduct), total: counted[0]?.total ?? 0 };
   }
 
-  async update(id: string, changes: ProductChanges, at: string) {
+  async update(id: string, changes: ProductChanges, at: string, expected?: ExpectedVersions) {
     const sets: string[] = [];
     const params: unknown[] = [id, at];
     if (changes.name !== undefined) {
@@ -120,20 +131,45 @@ export class SqlProductRepository implements ProductRepository {
       params.push(changes.price.toFixed(2));
       sets.push(`price = $${params.length}::numeric`);
     }
+    if (sets.length === 0) return this.#unchanged(id, expected);
+    sets.push("updated_at = $2::timestamptz", "version = version + 1");
+    // The version check and the write are one statement: of racing changes that expect the same
+    // version, one matches and the others, once it commits, find the next version and match none.
     const rows = await this.sql.query<ProductRow>(
-      `UPDATE products SET ${sets.concat("updated_at = $2::timestamptz").join(", ")}
-       WHERE id = $1 RETURNING ${COLUMNS}`,
+      `UPDATE products SET ${sets.join(", ")}
+       WHERE id = $1${versionCondition(params, expected)} RETURNING ${COLUMNS}`,
       params,
     );
-    return rows[0] ? toProduct(rows[0]) : null;
+    if (rows[0]) return toProduct(rows[0]);
+    return expected === undefined ? null : await this.#mismatch(id);
   }
 
-  async delete(id: string) {
+  async delete(id: string, expected?: ExpectedVersions) {
+    const params: unknown[] = [id];
     const rows = await this.sql.query<{ id: string }>(
-      "DELETE FROM products WHERE id = $1 RETURNING id",
+      `DELETE FROM products WHERE id = $1${versionCondition(params, expected)} RETURNING id`,
+      params,
+    );
+    if (rows.length > 0) return true;
+    return expected === undefined ? false : (await this.#mismatch(id)) ?? false;
+  }
+
+  /** An empty change writes nothing: the product as stored, if it is at an expected version. */
+  async #unchanged(id: string, expected?: ExpectedVersions) {
+    const current = (await this.read(id))?.product;
+    if (!current) return null;
+    return expected === undefined || expected.includes(current.version)
+      ? current
+      : new VersionMismatch(current.version);
+  }
+
+  /** After a conditional change matched no row: a mismatch, or null when there is no product. */
+  async #mismatch(id: string): Promise<VersionMismatch | null> {
+    const rows = await this.sql.query<{ version: string }>(
+      "SELECT version::text AS version FROM products WHERE id = $1",
       [id],
     );
-    return rows.length > 0;
+    return rows[0] ? new VersionMismatch(Number(rows[0].version)) : null;
   }
 
   async ping() {

@@ -18,9 +18,11 @@ export interface UpstashCacheOptions {
 }
 
 /**
- * Products cached in Redis over Upstash's REST API. Every call is bounded (`timeoutMs`) and the
- * client's own retries are off: the caller falls back to the database, so retrying here would only
- * add latency.
+ * Products cached in Redis over Upstash's REST API, as JSON (every field of Product, the version
+ * included). The key prefix stays `v1` when fields are added: instances of the previous release
+ * invalidate those keys during a rolling deploy, so a new prefix would let new instances serve
+ * what an old one changed. Every call is bounded (`timeoutMs`) and the client's own retries are
+ * off: the caller falls back to the database, so retrying here would only add latency.
  */
 export class UpstashProductCache implements ProductCache {
   readonly #redis: Redis;
@@ -42,7 +44,10 @@ export class UpstashProductCache implements ProductCache {
 
   async get(id: string) {
     const value = await this.#redis.get<Product | typeof TOMBSTONE>(this.#prefix + id);
-    return value && value !== TOMBSTONE ? value : null;
+    // An entry filled before products had a version (or by an instance that predates it) is a
+    // miss: it cannot give the ETag the database would. It is not replaced (fills never
+    // overwrite); it expires with its TTL.
+    return value && value !== TOMBSTONE && typeof value.version === "number" ? value : null;
   }
 
   async fill(product: Product, ttlSeconds: number) {

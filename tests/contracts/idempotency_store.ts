@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import type { IdempotencyStore, IdempotentResponse } from "../../inventory/domain/ports.ts";
-import { type ContractOptions, registerContractCase } from "./stock_repository.ts";
+import type { IdempotentResponse } from "../../inventory/domain/idempotency.ts";
+import type { IdempotencyStore } from "../../inventory/domain/ports.ts";
+import { type ContractOptions, registerContractCase } from "./stock_helpers.ts";
 
 export interface IdempotencyStoreHarness {
   store: IdempotencyStore;
@@ -37,97 +38,68 @@ export function idempotencyStoreContract(
     register(title, (harness) => fn(harness.store));
   }
 
-  test("lookup() reads what is stored for a key in one call, claim and answer alike", async (store) => {
+  const answer = (key: string, fingerprint = "fp-1", response = RESPONSE) => ({
+    key,
+    fingerprint,
+    response,
+  });
+
+  test("lookup() finds nothing for a key never recorded", async (store) => {
     assert.equal(await store.lookup("k-1"), null);
-    await store.claim("k-1", "fp-1", DAY_MS);
-    const claimed = await store.lookup("k-1");
-    assert.deepEqual(
-      claimed &&
-        { fingerprint: claimed.fingerprint, state: claimed.state, response: claimed.response },
-      { fingerprint: "fp-1", state: "in_progress", response: undefined },
-    );
-    assert.ok(claimed!.expiresAt > Date.now() + DAY_MS - 60_000, "the claim's lease");
-    await store.complete("k-1", RESPONSE, DAY_MS);
-    const completed = await store.lookup("k-1");
-    assert.deepEqual(
-      completed &&
-        {
-          fingerprint: completed.fingerprint,
-          state: completed.state,
-          response: completed.response,
-        },
-      { fingerprint: "fp-1", state: "completed", response: RESPONSE },
-    );
-    assert.equal(await store.lookup("k-2"), null);
   });
 
-  test("claim() grants a key to exactly one of 50 concurrent callers", async (store) => {
-    const claims = await Promise.all(
-      Array.from({ length: 50 }, () => store.claim("k-1", "fp-1", DAY_MS)),
-    );
-    assert.equal(claims.filter((claim) => claim.state === "claimed").length, 1);
-    assert.equal(claims.filter((claim) => claim.state === "in_progress").length, 49);
-  });
-
-  test("claim() replays the stored response once the key is completed", async (store) => {
-    assert.deepEqual(await store.claim("k-1", "fp-1", DAY_MS), { state: "claimed" });
-    assert.deepEqual(await store.claim("k-1", "fp-1", DAY_MS), { state: "in_progress" });
-    await store.complete("k-1", RESPONSE, DAY_MS);
-    assert.deepEqual(await store.claim("k-1", "fp-1", DAY_MS), {
-      state: "completed",
+  test("record() then lookup() gives the answer back, in one read", async (store) => {
+    const before = Date.now();
+    await store.record([answer("k-1")], DAY_MS);
+    const stored = await store.lookup("k-1");
+    assert.deepEqual(stored && { fingerprint: stored.fingerprint, response: stored.response }, {
       fingerprint: "fp-1",
       response: RESPONSE,
     });
+    assert.ok(stored!.expiresAt >= before + DAY_MS && stored!.expiresAt <= Date.now() + DAY_MS);
+    assert.equal(await store.lookup("k-2"), null);
   });
 
-  test("claim() reports a mismatch for another fingerprint", async (store) => {
-    await store.claim("k-1", "fp-1", DAY_MS);
-    assert.deepEqual(await store.claim("k-1", "fp-2", DAY_MS), { state: "mismatch" });
-    await store.complete("k-1", RESPONSE, DAY_MS);
-    assert.deepEqual(await store.claim("k-1", "fp-2", DAY_MS), { state: "mismatch" });
+  test("record() keeps the first answer of a key", async (store) => {
+    await store.record([answer("k-1")], DAY_MS);
+    await store.record([answer("k-1", "fp-2", { ...RESPONSE, status: 409 })], DAY_MS);
+    const stored = await store.lookup("k-1");
+    assert.equal(stored?.fingerprint, "fp-1");
+    assert.equal(stored?.response.status, 201);
   });
 
-  test("keys are independent of each other", async (store) => {
-    await store.claim("k-1", "fp-1", DAY_MS);
-    assert.deepEqual(await store.claim("k-2", "fp-1", DAY_MS), { state: "claimed" });
-  });
-
-  test("release() lets the key be claimed again", async (store) => {
-    await store.claim("k-1", "fp-1", DAY_MS);
-    await store.release("k-1");
-    assert.deepEqual(await store.claim("k-1", "fp-2", DAY_MS), { state: "claimed" });
-    await store.release("missing");
-  });
-
-  test("release() keeps a completed key's stored response", async (store) => {
-    await store.claim("k-1", "fp-1", DAY_MS);
-    await store.complete("k-1", RESPONSE, DAY_MS);
-    await store.release("k-1");
-    const claim = await store.claim("k-1", "fp-1", DAY_MS);
-    assert.equal(claim.state, "completed");
-  });
-
-  test("complete() without a live claim stores nothing", async (store) => {
-    await store.complete("k-1", RESPONSE, DAY_MS);
-    assert.deepEqual(await store.claim("k-1", "fp-1", DAY_MS), { state: "claimed" });
-  });
-
-  test("claim() treats a key past its TTL as free", async (store) => {
-    await store.claim("k-1", "fp-1", 50);
-    await store.claim("k-2", "fp-1", DAY_MS);
-    await store.complete("k-2", RESPONSE, 50);
-    await _sleep(120);
-    assert.deepEqual(await store.claim("k-1", "fp-2", DAY_MS), { state: "claimed" });
-    assert.deepEqual(await store.claim("k-2", "fp-1", DAY_MS), { state: "claimed" });
-    assert.deepEqual(await store.claim("k-2", "fp-1", DAY_MS), { state: "in_progress" });
-  });
-
-  test("claim() grants an expired key to exactly one of 20 concurrent callers", async (store) => {
-    await store.claim("k-1", "fp-1", 50);
-    await _sleep(120);
-    const claims = await Promise.all(
-      Array.from({ length: 20 }, () => store.claim("k-1", "fp-1", DAY_MS)),
+  test("record() keeps exactly one of 20 answers recorded at once for one key", async (store) => {
+    await Promise.all(
+      Array.from(
+        { length: 20 },
+        (_, i) =>
+          store.record([answer("k-1", `fp-${i}`, { ...RESPONSE, body: `answer ${i}` })], DAY_MS),
+      ),
     );
-    assert.equal(claims.filter((claim) => claim.state === "claimed").length, 1);
+    const stored = await store.lookup("k-1");
+    const i = Number(stored?.fingerprint.slice(3));
+    assert.ok(i >= 0 && i < 20);
+    assert.equal(stored?.response.body, `answer ${i}`, "the answer kept is that request's own");
+  });
+
+  test("record() writes many answers at once, keys independent of each other", async (store) => {
+    await store.record([answer("k-1")], DAY_MS);
+    await store.record(
+      [answer("k-1", "fp-9"), answer("k-2", "fp-2"), answer("k-3", "fp-3")],
+      DAY_MS,
+    );
+    assert.deepEqual(
+      await Promise.all(
+        ["k-1", "k-2", "k-3"].map(async (k) => (await store.lookup(k))?.fingerprint),
+      ),
+      ["fp-1", "fp-2", "fp-3"],
+    );
+  });
+
+  test("record() gives an expired answer's key to a new one", async (store) => {
+    await store.record([answer("k-1")], 50);
+    await _sleep(120);
+    await store.record([answer("k-1", "fp-2")], DAY_MS);
+    assert.equal((await store.lookup("k-1"))?.fingerprint, "fp-2");
   });
 }

@@ -10,6 +10,7 @@ function product(overrides: Partial<Product> = {}): Product {
     price: 12.34,
     createdAt: "2026-01-01T00:00:00.000Z",
     updatedAt: "2026-01-02T00:00:00.000Z",
+    version: 7,
     ...overrides,
   };
 }

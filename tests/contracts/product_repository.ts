@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import type { ProductRepository } from "../../products/domain/ports.ts";
-import type { ProductListQuery } from "../../products/domain/product.ts";
+import {
+  type Product,
+  type ProductListQuery,
+  VersionMismatch,
+} from "../../products/domain/product.ts";
 
 const AT = "2026-01-02T03:04:05.678Z";
 
@@ -59,6 +63,7 @@ export function productRepositoryContract(
             price: 99_999_999.99,
             createdAt: AT,
             updatedAt: AT,
+            version: 1,
           });
           assert.deepEqual(await findById(id(1)), created);
         });
@@ -101,8 +106,83 @@ export function productRepositoryContract(
             price: 2.5,
             createdAt: AT,
             updatedAt: later,
+            version: 2,
           });
           assert.equal(await db.repo.update(id(2), { name: "x" }, later), null);
+        });
+
+        await step("the version starts at 1 and every update with changes adds one", async () => {
+          await db.repo.create({ id: id(1), name: "A", description: "d", price: 1 }, AT);
+          const versions = [];
+          for (const [i, changes] of [{ name: "B" }, { name: "B" }, { price: 1 }].entries()) {
+            const updated = await db.repo.update(id(1), changes, AT); // even in one millisecond
+            versions.push((updated as Product).version);
+            assert.equal((await findById(id(1)))?.version, i + 2);
+          }
+          assert.deepEqual(versions, [2, 3, 4], "a change to the same values is a change too");
+        });
+
+        await step("update() with no changes writes nothing and keeps the version", async () => {
+          const created = await db.repo.create(
+            { id: id(1), name: "A", description: "d", price: 1 },
+            AT,
+          );
+          const later = "2026-02-02T00:00:00.000Z";
+          assert.deepEqual(await db.repo.update(id(1), {}, later), created);
+          assert.deepEqual(await db.repo.update(id(1), {}, later, [1]), created);
+          assert.deepEqual(await db.repo.update(id(1), {}, later, [2]), new VersionMismatch(1));
+          assert.deepEqual(await findById(id(1)), created);
+          assert.equal(await db.repo.update(id(2), {}, later), null);
+          assert.equal(await db.repo.update(id(2), {}, later, [1]), null);
+        });
+
+        await step(
+          "a conditional update applies at an expected version; at another, it changes nothing",
+          async () => {
+            await db.repo.create({ id: id(1), name: "A", description: "d", price: 1 }, AT);
+            const later = "2026-02-02T00:00:00.000Z";
+            const updated = await db.repo.update(id(1), { price: 2 }, later, [1]);
+            assert.deepEqual(
+              [(updated as Product).price, (updated as Product).version],
+              [2, 2],
+            );
+            const before = await findById(id(1));
+            for (const expected of [[1], [3, 4], []]) {
+              const refused = await db.repo.update(id(1), { name: "B" }, AT, expected);
+              assert.ok(refused instanceof VersionMismatch, JSON.stringify(expected));
+              assert.equal(refused.currentVersion, 2);
+            }
+            assert.deepEqual(await findById(id(1)), before, "nothing changed");
+            const listed = await db.repo.update(id(1), { name: "C" }, later, [9, 2]);
+            assert.deepEqual([(listed as Product).name, (listed as Product).version], ["C", 3]);
+            assert.equal(await db.repo.update(id(2), { name: "x" }, later, [1]), null);
+          },
+        );
+
+        await step(
+          "a conditional delete removes at an expected version; at another, nothing",
+          async () => {
+            await db.repo.create({ id: id(1), name: "A", description: "d", price: 1 }, AT);
+            assert.deepEqual(await db.repo.delete(id(1), [2]), new VersionMismatch(1));
+            assert.deepEqual(await db.repo.delete(id(1), []), new VersionMismatch(1));
+            assert.equal((await findById(id(1)))?.version, 1, "still there");
+            assert.equal(await db.repo.delete(id(1), [2, 1]), true);
+            assert.equal(await db.repo.delete(id(1), [1]), false);
+            assert.equal(await findById(id(1)), null);
+          },
+        );
+
+        await step("of 20 racing updates expecting one version, exactly one applies", async () => {
+          await db.repo.create({ id: id(1), name: "A", description: "d", price: 1 }, AT);
+          const results = await Promise.all(
+            Array.from({ length: 20 }, (_, i) => db.repo.update(id(1), { price: 10 + i }, AT, [1])),
+          );
+          const applied = results.filter((r): r is Product => r !== null && "id" in r);
+          const refused = results.filter((r) => r instanceof VersionMismatch);
+          assert.deepEqual([applied.length, refused.length], [1, 19]);
+          assert.ok(refused.every((r) => r.currentVersion === 2));
+          const stored = await findById(id(1));
+          assert.deepEqual([stored?.version, stored?.price], [2, applied[0]!.price]);
         });
 
         await step("delete() removes once", async () => {

@@ -41,6 +41,8 @@ export interface RunningService {
   logs(): LogLine[];
   /** SIGTERM, wait for a graceful exit (SIGKILL after 8 s), assert exit code 0; idempotent. */
   stop(): Promise<void>;
+  /** SIGKILL (no drain, no flush), wait for the exit; afterwards `stop()` does nothing. */
+  kill(): Promise<void>;
 }
 
 function freePort(): number {
@@ -130,6 +132,19 @@ export async function startService(
     assert.equal(final.code, 0, `${name} exited with ${final.code}: ${stderr.join("\n")}`);
   };
 
+  const kill = async () => {
+    if (stopped) return;
+    stopped = true;
+    if (!exited) {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* it exited between the check and the kill */ }
+    }
+    await status;
+    await Promise.all([stdoutDone, stderrDone]);
+    await Deno.remove(cwd, { recursive: true }).catch(() => {});
+  };
+
   const deadline = Date.now() + START_TIMEOUT_MS;
   try {
     for (;;) {
@@ -149,7 +164,7 @@ export async function startService(
     await stop().catch(() => {});
     throw err;
   }
-  return { name, url, port, logs: () => [...lines], stop };
+  return { name, url, port, logs: () => [...lines], stop, kill };
 }
 
 /** Polls a service's logs: pino writes asynchronously, so a line can trail its response. */

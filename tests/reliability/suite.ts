@@ -14,3 +14,4 @@ import "./faults.ts"; // 3: each dependency refused, black-holed and cut under l
 import "./hostile_input.ts"; // 4: property-based hostile input against every route
 import "./auth.ts"; // 5: every route × every wrong key; the key never logged
 import "./shutdown.ts"; // 6: SIGTERM with requests in flight
+import "./flash_sale.ts"; // 7: a flash sale: burst past capacity, replay storm, SIGKILL mid-sale
