@@ -138,8 +138,8 @@ export class AdmissionGate {
 export interface StoreGatesOptions {
   /** Names the store in errors and metrics, e.g. "database". */
   dependency: string;
-  /** Calls in flight per gate. */
-  limit: number;
+  /** Calls in flight per gate, or per gate: a store may take far more reads than writes at once. */
+  limit: number | { read: number; write: number };
   queue: number;
   maxWaitMs: number;
   /** Counts admissions: `store_admissions_total{store, access, outcome}`, and shows the gates. */
@@ -173,7 +173,7 @@ export function storeGates(
   const gate = (access: "read" | "write") =>
     new AdmissionGate({
       dependency: options.dependency,
-      limit: options.limit,
+      limit: typeof options.limit === "number" ? options.limit : options.limit[access],
       queue: options.queue,
       maxWaitMs: options.maxWaitMs,
       onEvent: counter &&

@@ -58,11 +58,19 @@ export function errorHandler(): ErrorHandler<AppEnv> {
     const requestId = c.get("requestId") ?? "unknown";
     const apiError = toApiError(err, requestId);
     const logger = c.get("logger");
-    if (apiError.status >= 500 && logger) {
-      logger.error(
-        { err, error_code: apiError.items[0]?.code },
-        apiError.status === 500 ? "unhandled error" : "upstream failure",
-      );
+    const code = apiError.items[0]?.code;
+    if (apiError.status === 500) {
+      // A bug: everything there is to know, stack included.
+      logger?.error({ err, error_code: code }, "unhandled error");
+    } else if (apiError.status > 500 && !(isDomainError(err) && err.kind === "overloaded")) {
+      // A dependency's failure: what failed and why, one line, no stack (an outage writes one per
+      // request). Overload refusals write none beyond their access line: the metrics count them.
+      const cause = (err as { cause?: unknown }).cause;
+      logger?.warn({
+        error_code: code,
+        error: (err as Error).message,
+        ...(cause instanceof Error ? { cause: cause.message } : {}),
+      }, "upstream failure");
     }
     return render(c, apiError);
   };

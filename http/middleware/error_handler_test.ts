@@ -160,8 +160,10 @@ Deno.test("errorHandler() names a generated request id in a 500", async () => {
   assert.ok(doc.errors[0].detail.includes(id!));
 });
 
-Deno.test("errorHandler() logs 5xx with error_code on the request's logger", async () => {
+Deno.test("errorHandler() logs a bug with its stack, a dependency's failure in one line, an overload refusal not at all", async () => {
   const { app, lines } = testApp();
+  await (await app.request("/domain/overloaded", { headers: { "X-Request-ID": "req-shed" } }))
+    .body?.cancel();
   await (await app.request("/boom", { headers: { "X-Request-ID": "req-boom" } })).body?.cancel();
   await (await app.request("/domain/unavailable", { headers: { "X-Request-ID": "req-dep" } }))
     .body?.cancel();
@@ -172,10 +174,12 @@ Deno.test("errorHandler() logs 5xx with error_code on the request's logger", asy
     logged.map((l) => [l.level, l.message, l.request_id, l.error_code]),
     [
       ["ERROR", "unhandled error", "req-boom", "internal_error"],
-      ["ERROR", "upstream failure", "req-dep", "thing_unavailable"],
-      ["ERROR", "upstream failure", "req-store", "store_unavailable"],
+      ["WARN", "upstream failure", "req-dep", "thing_unavailable"],
+      ["WARN", "upstream failure", "req-store", "store_unavailable"],
     ],
   );
+  assert.equal(logged[1]!.error, "The thing is unavailable");
+  assert.equal(logged[1]!.err, undefined, "no stack for a dependency's failure");
   const err = logged[0]!.err as { message?: string; stack?: string };
   assert.equal(err.message, "secret internals", "the log keeps what the response hides");
   assert.match(err.stack ?? "", /error_handler_test/);

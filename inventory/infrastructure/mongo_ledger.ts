@@ -11,8 +11,13 @@
  * reading first (no update pipelines on FerretDB). They are derived from the document: the list is
  * in the order the changes were applied, `sequence` counts every movement, and `quantity` and
  * `reserved` are the totals after the last one.
+ *
+ * Each pending movement is one string (its JSON): FerretDB 1.x decodes and re-encodes a whole
+ * document on every update, field by field, so ten fields a movement made each purchase several
+ * times slower than the same list of strings, and shorter strings are cheaper still (measured, 8
+ * writers on one product, flushing every 16: 4.7 ms a purchase with fields, 3.6 with named
+ * strings, 2.8 with these value lists; 2.3 ms without a ledger).
  */
-import type { Collection } from "mongodb";
 import type { Movement, MovementReason } from "../domain/movement.ts";
 
 export interface PendingMovement {
@@ -39,9 +44,21 @@ export interface StockDocument {
   sequence: number;
   /** New with each creation, so a deleted record's leftover movements never show again. */
   ledger: string;
-  pending: PendingMovement[];
+  /** JSON of each PendingMovement, in the order applied. */
+  pending: string[];
   /** Keys of the latest keyed changes, for the atomic check that a key applies once. */
   ops: string[];
+}
+
+/** Which movement a key made: `_id` is `<ledger>:<key>`, so finding it reads the primary key. */
+export interface KeyDocument {
+  _id: string;
+  sequence: number;
+  fingerprint: string;
+}
+
+export function keyId(ledger: string, key: string): string {
+  return `${ledger}:${key}`;
 }
 
 export interface MovementDocument extends Omit<PendingMovement, "id"> {
@@ -53,10 +70,54 @@ export interface MovementDocument extends Omit<PendingMovement, "id"> {
   reserved: number;
 }
 
-const DUPLICATE_KEY = 11000;
+/** How many recent keys a record remembers for its atomic once-only check (more than pend). */
+export const RECENT_KEYS = 64;
 
 export function movementId(ledger: string, sequence: number): string {
   return `${ledger}:${String(sequence).padStart(12, "0")}`;
+}
+
+/** A pending movement as one short string: its values in a fixed order, no names. */
+export function encodePending(e: PendingMovement): string {
+  return JSON.stringify([
+    e.id,
+    e.delta,
+    e.reserved_delta,
+    e.reason,
+    e.reference,
+    e.request_id,
+    e.idempotency_key,
+    e.fingerprint,
+    e.reservation_id,
+    e.occurred_at.getTime(),
+  ]);
+}
+
+export function decodePending(text: string): PendingMovement {
+  const [
+    id,
+    delta,
+    reservedDelta,
+    reason,
+    reference,
+    requestId,
+    key,
+    fingerprint,
+    reservation,
+    at,
+  ] = JSON.parse(text);
+  return {
+    id,
+    delta,
+    reserved_delta: reservedDelta,
+    reason,
+    reference,
+    request_id: requestId,
+    idempotency_key: key,
+    fingerprint,
+    reservation_id: reservation,
+    occurred_at: new Date(at),
+  };
 }
 
 /** The pending movements of `doc`, numbered and with their totals. */
@@ -66,7 +127,7 @@ export function derivePending(doc: StockDocument): MovementDocument[] {
   let reserved = doc.reserved;
   const out: MovementDocument[] = new Array(k);
   for (let i = k - 1; i >= 0; i--) {
-    const { id: _, ...entry } = doc.pending[i]!;
+    const { id: _, ...entry } = decodePending(doc.pending[i]!);
     const sequence = doc.sequence - (k - 1 - i);
     out[i] = {
       _id: movementId(doc.ledger, sequence),
@@ -81,6 +142,25 @@ export function derivePending(doc: StockDocument): MovementDocument[] {
     reserved -= entry.reserved_delta;
   }
   return out;
+}
+
+/**
+ * A movement as stored: its `_id` and one string, for the reason pending movements are strings
+ * (FerretDB's cost per field). Nothing queries a movement's fields: pages are ranges of `_id`.
+ */
+export interface StoredMovement {
+  _id: string;
+  m: string;
+}
+
+export function storeMovement(doc: MovementDocument): StoredMovement {
+  const { _id, ...fields } = doc;
+  return { _id, m: JSON.stringify(fields) };
+}
+
+export function loadMovement(stored: StoredMovement): MovementDocument {
+  const fields = JSON.parse(stored.m) as Omit<MovementDocument, "_id">;
+  return { _id: stored._id, ...fields, occurred_at: new Date(fields.occurred_at) };
 }
 
 export function toMovement(doc: MovementDocument): Movement {
@@ -98,105 +178,4 @@ export function toMovement(doc: MovementDocument): Movement {
     reservationId: doc.reservation_id,
     occurredAt: doc.occurred_at,
   };
-}
-
-export interface FlusherOptions {
-  /** Pending movements that start a flush at once. */
-  flushAt?: number;
-  /** How long fewer wait for more, so a busy product's movements are copied in batches. */
-  delayMs?: number;
-  /** Tests turn flushing off to leave movements pending, as a crash would. */
-  enabled?: boolean;
-}
-
-interface Due {
-  doc: StockDocument;
-  timer?: ReturnType<typeof setTimeout>;
-  running?: Promise<void>;
-}
-
-/**
- * Copies pending movements to the movements collection, per product in batches: under a burst on
- * one product, a change costs one document update plus a share of one insert and one update.
- */
-export class Flusher {
-  readonly #stock: Collection<StockDocument>;
-  readonly #movements: Collection<MovementDocument>;
-  readonly #flushAt: number;
-  readonly #delayMs: number;
-  readonly #enabled: boolean;
-  /** Per product: the newest document seen, and whether a flush is under way or due. */
-  readonly #due = new Map<string, Due>();
-
-  constructor(
-    stock: Collection<StockDocument>,
-    movements: Collection<MovementDocument>,
-    options: FlusherOptions = {},
-  ) {
-    this.#stock = stock;
-    this.#movements = movements;
-    this.#flushAt = options.flushAt ?? 16;
-    this.#delayMs = options.delayMs ?? 25;
-    this.#enabled = options.enabled ?? true;
-  }
-
-  /** Told of every document a change returned; flushes now, soon, or when the flush under way ends. */
-  saw(doc: StockDocument): void {
-    if (!this.#enabled || doc.pending.length === 0) return;
-    const due = this.#due.get(doc.product_id);
-    if (due && due.doc.sequence >= doc.sequence && due.doc.ledger === doc.ledger) return;
-    const entry = due ?? { doc };
-    entry.doc = doc;
-    this.#due.set(doc.product_id, entry);
-    if (!entry.running) this.#schedule(entry);
-  }
-
-  #schedule(entry: Due): void {
-    const productId = entry.doc.product_id;
-    if (entry.doc.pending.length >= this.#flushAt) void this.#run(productId);
-    else entry.timer ??= setTimeout(() => void this.#run(productId), this.#delayMs);
-  }
-
-  /** Copies the pending movements of `doc` (a fresh read) and removes them from its list. */
-  async flush(doc: StockDocument): Promise<void> {
-    if (doc.pending.length === 0) return;
-    try {
-      await this.#movements.insertMany(derivePending(doc), { ordered: false });
-    } catch (err) {
-      // Copied already by another flush (the same documents): nothing to add.
-      const errors = (err as { writeErrors?: { code?: number }[] }).writeErrors;
-      const duplicatesOnly = (err as { code?: number }).code === DUPLICATE_KEY ||
-        (errors !== undefined && errors.every((e) => e.code === DUPLICATE_KEY));
-      if (!duplicatesOnly) throw err;
-    }
-    await this.#stock.updateOne(
-      { product_id: doc.product_id, ledger: doc.ledger },
-      { $pullAll: { pending: doc.pending } },
-    );
-  }
-
-  /** Flushes everything due, until nothing is (shutdown). */
-  async drain(): Promise<void> {
-    while (this.#due.size > 0) {
-      await Promise.allSettled([...this.#due.keys()].map((productId) => this.#run(productId)));
-    }
-  }
-
-  #run(productId: string): Promise<void> {
-    const entry = this.#due.get(productId);
-    if (!entry) return Promise.resolve();
-    if (entry.timer !== undefined) clearTimeout(entry.timer);
-    entry.timer = undefined;
-    if (entry.running) return entry.running;
-    const doc = entry.doc;
-    entry.running = this.flush(doc).catch(() => {
-      // The store is unavailable or overloaded: the movements stay pending, and the next change
-      // (or a reader) carries them on. Nothing is lost.
-    }).finally(() => {
-      entry.running = undefined;
-      if (entry.doc === doc) this.#due.delete(productId);
-      else this.#schedule(entry);
-    });
-    return entry.running;
-  }
 }

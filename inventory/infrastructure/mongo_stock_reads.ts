@@ -1,6 +1,6 @@
 import type { Collection, Filter } from "mongodb";
 import type { StockListQuery, StockPage, StockRecord } from "../domain/stock.ts";
-import type { StockDocument } from "./mongo_ledger.ts";
+import { encodePending, type StockDocument } from "./mongo_ledger.ts";
 
 export function toRecord(doc: StockDocument): StockRecord {
   return {
@@ -48,7 +48,7 @@ export async function adoptLegacyRecords(stock: Collection<StockDocument>): Prom
         sequence: 1,
         ledger: crypto.randomUUID(),
         ops: [],
-        pending: [{
+        pending: [encodePending({
           id: crypto.randomUUID(),
           delta: doc.quantity,
           reserved_delta: 0,
@@ -59,7 +59,7 @@ export async function adoptLegacyRecords(stock: Collection<StockDocument>): Prom
           fingerprint: null,
           reservation_id: null,
           occurred_at: doc.last_updated,
-        }],
+        })],
       },
     });
   }

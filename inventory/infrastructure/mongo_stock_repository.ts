@@ -13,21 +13,23 @@ import { assertDate, assertQuantity } from "../domain/stock.ts";
 import { MAX_TIME_MS } from "./mongo_failures.ts";
 import {
   derivePending,
-  Flusher,
-  type FlusherOptions,
-  type MovementDocument,
+  encodePending,
+  type KeyDocument,
+  keyId,
+  loadMovement,
   movementId,
   type PendingMovement,
+  RECENT_KEYS,
   type StockDocument,
+  type StoredMovement,
   toMovement,
 } from "./mongo_ledger.ts";
+import { Flusher, type FlusherOptions } from "./mongo_flusher.ts";
 import { adoptLegacyRecords, listStock, toRecord } from "./mongo_stock_reads.ts";
 
 /** Every operation carries the server-side limit, so MongoDB aborts one that runs too long. */
 const LIMIT = { maxTimeMS: MAX_TIME_MS } as const;
 const DUPLICATE_KEY = 11000;
-/** How many recent keys a record remembers for the atomic once-only check (more than pend). */
-const RECENT_KEYS = 64;
 
 export interface MongoStockRepositoryOptions {
   /** Whether close() closes the client; false when something else still uses it. */
@@ -39,7 +41,8 @@ export interface MongoStockRepositoryOptions {
 
 function pendingOf(intent: ChangeIntent, delta: number, reservedDelta: number): PendingMovement {
   return {
-    id: crypto.randomUUID(),
+    // Tells the entry from another one that is otherwise alike (same request, same millisecond).
+    id: crypto.randomUUID().slice(0, 8),
     delta,
     reserved_delta: reservedDelta,
     reason: intent.reason,
@@ -65,16 +68,16 @@ export async function createMongoStockRepository(
 ): Promise<StockRepository> {
   const db = client.db(dbName);
   const stock = db.collection<StockDocument>("inventory");
-  const movements = db.collection<MovementDocument>("stock_movements");
+  const movements = db.collection<StoredMovement>("stock_movements");
+  const keys = db.collection<KeyDocument>("stock_movement_keys");
   // One call per index: FerretDB 1.24 drops the connection when a multi-index createIndexes
   // meets indexes that already exist, i.e. on every start after the first.
   await stock.createIndex({ product_id: 1 }, { name: "product_id_unique", unique: true });
   await stock.createIndex({ quantity: 1, product_id: 1 }, { name: "quantity_product_id" });
   await stock.createIndex({ last_updated: 1, product_id: 1 }, { name: "last_updated_product_id" });
-  // A page of a ledger is a range of _id; a key is found by product and key.
-  await movements.createIndex({ product_id: 1, idempotency_key: 1 }, { name: "product_key" });
+  // A page of a ledger is a range of _id, and a key's movement is found by its _id: no index more.
   await adoptLegacyRecords(stock);
-  const flusher = new Flusher(stock, movements, options.ledger);
+  const flusher = new Flusher(stock, movements, keys, options.ledger);
   const closeClient = options.closeClient ?? true;
   const maxAttempts = options.maxAttempts ?? 20;
 
@@ -85,23 +88,21 @@ export async function createMongoStockRepository(
     const pending = derivePending(doc);
     let found = pending.find((m) => m.idempotency_key === key);
     if (!found) {
-      // Copied out of the list already: in the collection, under this record's ledger.
-      const copied = await movements.find(
-        { product_id: doc.product_id, idempotency_key: key },
-        LIMIT,
-      )
-        .toArray();
-      found = copied.find((m) => m.ledger === doc.ledger && m.sequence <= doc.sequence);
+      // Copied out of the list already: its key document names it, in this record's ledger.
+      const copied = await keys.findOne({ _id: keyId(doc.ledger, key) }, LIMIT);
+      const stored = copied &&
+        await movements.findOne({ _id: movementId(doc.ledger, copied.sequence) }, LIMIT);
+      found = stored ? loadMovement(stored) : undefined;
     }
     return found
       ? replayOf(toMovement(found), { fingerprint: found.fingerprint ?? "" }, intent)
       : null;
   }
 
-  /** The movement this change wrote, found in the document the update returned. */
-  function written(after: StockDocument, id: string): ChangeResult {
+  /** The movement this change wrote (`entry`), found in the document the update returned. */
+  function written(after: StockDocument, entry: string): ChangeResult {
     flusher.saw(after);
-    const movement = derivePending(after)[after.pending.findIndex((p) => p.id === id)]!;
+    const movement = derivePending(after)[after.pending.indexOf(entry)]!;
     return { ok: true, record: toRecord(after), movement: toMovement(movement), replayed: false };
   }
 
@@ -130,18 +131,18 @@ export async function createMongoStockRepository(
       ...(intent.expectedSequence !== undefined ? { sequence: intent.expectedSequence } : {}),
     };
     let update;
-    let entry: PendingMovement;
+    let entry: string;
     if (change.kind === "adjust") {
       const reservedDelta = change.reservedDelta ?? 0;
       const range = adjustableRange(change.delta);
       filter.quantity = { $gte: range.min, $lte: range.max };
       if (reservedDelta < 0) filter.reserved = { $gte: -reservedDelta };
-      entry = pendingOf(intent, change.delta, reservedDelta);
+      entry = encodePending(pendingOf(intent, change.delta, reservedDelta));
       update = { $inc: { quantity: change.delta, reserved: reservedDelta, sequence: 1 } };
     } else {
       // An absolute count's delta depends on the quantity read: it applies to that version only.
       filter.sequence = current!.sequence;
-      entry = pendingOf(intent, change.quantity - current!.quantity, 0);
+      entry = encodePending(pendingOf(intent, change.quantity - current!.quantity, 0));
       update = { $inc: { sequence: 1 }, $set: { quantity: change.quantity } };
     }
     const after = await stock.findOneAndUpdate(filter, {
@@ -152,7 +153,7 @@ export async function createMongoStockRepository(
         ...(key !== undefined ? { ops: { $each: [key], $slice: -RECENT_KEYS } } : {}),
       },
     }, { returnDocument: "after", ...LIMIT });
-    if (after !== null) return written(after, entry.id);
+    if (after !== null) return written(after, entry);
     if (current === null) {
       // Nothing matched a plain adjustment: the read only explains why; it never feeds a write.
       const now = await stock.findOne({ product_id: productId }, LIMIT);
@@ -176,7 +177,7 @@ export async function createMongoStockRepository(
         last_updated: intent.at,
         sequence: 1,
         ledger: crypto.randomUUID(),
-        pending: [pendingOf(intent, movement.delta, 0)],
+        pending: [encodePending(pendingOf(intent, movement.delta, 0))],
         ops: intent.op ? [intent.op.key] : [],
       };
       try {
@@ -225,7 +226,7 @@ export async function createMongoStockRepository(
         _id: { $gt: movementId(doc.ledger, page.after), $lte: movementId(doc.ledger, copiedUpTo) },
       }, LIMIT).sort({ _id: 1 }).limit(page.limit).toArray();
       const pending = derivePending(doc).filter((m) => m.sequence > page.after);
-      return [...copied, ...pending].slice(0, page.limit).map(toMovement);
+      return [...copied.map(loadMovement), ...pending].slice(0, page.limit).map(toMovement);
     },
 
     async delete(productId, expectedSequence): Promise<DeleteResult> {
@@ -242,7 +243,9 @@ export async function createMongoStockRepository(
         );
         if (deleted === null) continue;
         // The ledger goes after the record; from now on unreachable (a new record, a new ledger).
-        await movements.deleteMany({ ledger: deleted.ledger }, LIMIT).catch(() => {});
+        const ofLedger = { _id: { $gt: `${deleted.ledger}:`, $lt: `${deleted.ledger};` } };
+        await movements.deleteMany(ofLedger, LIMIT).catch(() => {});
+        await keys.deleteMany(ofLedger, LIMIT).catch(() => {});
         return { ok: true };
       }
       throw new Error(`Stock delete gave up after ${maxAttempts} attempts: ${productId}`);
