@@ -343,7 +343,7 @@ Deno.test({
             const notOk = answers.filter((r) => r.status !== 200);
             const notReplayed = second.filter((r, i) =>
               r.status !== 200 || r.headers.get("idempotent-replayed") !== "true" ||
-              r.text !== answers[i]!.text
+              sameChange(r, answers[i]!) !== ""
             );
             figures("7 flash replay storm", {
               keys: KEYED,
@@ -391,7 +391,7 @@ Deno.test({
                 show(r) + ` replayed=${r.headers.get("idempotent-replayed")}`
               ),
               [],
-              "second wave: 200, Idempotent-Replayed: true, the first answer's body",
+              "second wave: 200, Idempotent-Replayed: true, the first answer's change",
             );
             assert.equal(final, 10_000 - KEYED, "the second wave applied nothing");
           } finally {
@@ -488,7 +488,8 @@ Deno.test({
               if (
                 a.status !== 200 || !b || b.headers.get("idempotent-replayed") !== "true"
               ) return [];
-              return b.text === a.text ? [] : [`${show(a)} ≠ ${show(b)}`];
+              const difference = sameChange(a, b);
+              return difference === "" ? [] : [`${show(a)} ≠ ${show(b)}: ${difference}`];
             });
             const replayedOnB = [...final200.values()].filter((r) =>
               r.headers.get("idempotent-replayed") === "true"
@@ -548,3 +549,18 @@ Deno.test({
     }
   },
 });
+
+/**
+ * "" when two answers report the same change: the same resource, attributes and version. Their
+ * links may differ: each instance writes its own origin into them (a replay the instance renders
+ * from the change's movement, rather than the kept bytes of the first answer, has its own).
+ */
+function sameChange(a: CallResult, b: CallResult): string {
+  const view = (r: CallResult) =>
+    JSON.stringify({
+      id: r.doc?.data?.id,
+      attributes: r.doc?.data?.attributes,
+      etag: r.headers.get("etag"),
+    });
+  return view(a) === view(b) ? "" : `${view(a)} ≠ ${view(b)}`;
+}
