@@ -13,6 +13,7 @@ import { jsonApiBodyReader } from "./middleware/body_reader.ts";
 import { jsonApiContentNegotiation } from "./middleware/content_negotiation.ts";
 import { errorHandler, notFoundHandler } from "./middleware/error_handler.ts";
 import { requestId } from "./middleware/request_id.ts";
+import { shedWrites } from "./middleware/shed.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -24,11 +25,16 @@ export interface ServiceAppOptions {
   openapi: Record<string, unknown>;
   /** Served as Prometheus text at `/metrics`, behind the API key. */
   metrics: Metrics;
+  /**
+   * True (counting a shed) when the store could not take a write now: such a write without an
+   * Idempotency-Key is refused before its body is read (middleware/shed.ts).
+   */
+  writesFull?: () => boolean;
 }
 
 /**
  * The stack both services share, in order: request id, access log, open health routes, API key,
- * content negotiation, 1 MiB body limit, strict JSON body. The caller mounts its resources on the
+ * content negotiation, early shedding of writes, 1 MiB body limit, strict JSON body. The caller mounts its resources on the
  * returned app.
  */
 export function createServiceApp(options: ServiceAppOptions): Hono<AppEnv> {
@@ -48,6 +54,7 @@ export function createServiceApp(options: ServiceAppOptions): Hono<AppEnv> {
   app.use(apiKey({ key: options.apiKey }), jsonApiContentNegotiation());
   // Only the methods that may carry a body pass through these (a DELETE's body is limited too,
   // then ignored): reads never pay for them.
+  if (options.writesFull) app.on(["POST", "PATCH", "DELETE"], "*", shedWrites(options.writesFull));
   app.on(
     ["POST", "PATCH", "DELETE"],
     "*",

@@ -27,6 +27,8 @@ export interface InventoryAppOptions {
   clock?: Clock;
   draining?: () => boolean;
   metrics?: Metrics;
+  /** The store's write gate: a write it could not admit now is refused before its body is read. */
+  writesFull?: () => boolean;
 }
 
 /** The inventory HTTP application over the given adapters; `main.ts` decides which ones. */
@@ -51,6 +53,7 @@ export function createInventoryApp(options: InventoryAppOptions): Hono<AppEnv> {
     apiKey: options.apiKey,
     openapi: inventoryOpenApi,
     metrics,
+    writesFull: options.writesFull,
     health: {
       service: "inventory",
       checks: {

@@ -15,6 +15,8 @@ interface Stores {
   repository: StockRepository;
   idempotencyStore: IdempotencyStore;
   close: () => Promise<void>;
+  /** True (a shed counted) when a write could not be admitted now: it is refused at the door. */
+  writesFull?: () => boolean;
 }
 
 /** Client-side bound on one store call, above the server-side limit (MAX_TIME_MS, 4 s). */
@@ -41,9 +43,10 @@ async function guarded(
     import("@stockroom/runtime/admission"),
     import("@stockroom/runtime/store_guard"),
   ]);
+  const admission = storeGates(gates);
   const common = {
     dependency: "database",
-    gates: storeGates(gates),
+    gates: admission,
     timeoutMs: STORE_CALL_TIMEOUT_MS,
     classify,
     settle: "retry with the same Idempotency-Key to apply it exactly once",
@@ -59,6 +62,7 @@ async function guarded(
       writes: ["record"],
     }),
     close: stores.close,
+    writesFull: () => admission.write.shedIfFull(),
   };
 }
 
@@ -198,6 +202,7 @@ async function start(draining: () => boolean): Promise<StartedService> {
     apiKey: config.apiKey,
     logger,
     draining,
+    writesFull: stores.writesFull,
   });
   return {
     fetch: app.fetch,

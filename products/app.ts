@@ -26,6 +26,8 @@ export interface ProductsAppOptions {
   clock?: Clock;
   draining?: () => boolean;
   metrics?: Metrics;
+  /** The store's write gate: a write it could not admit now is refused before its body is read. */
+  writesFull?: () => boolean;
 }
 
 /** The products HTTP application over the given adapters; `main.ts` decides which ones. */
@@ -55,6 +57,7 @@ export function createProductsApp(options: ProductsAppOptions): Hono<AppEnv> {
     apiKey: options.apiKey,
     openapi: productsOpenApi,
     metrics,
+    writesFull: options.writesFull,
     health: {
       service: "products",
       checks: {

@@ -38,21 +38,22 @@ async function guarded(
   store: ProductRepository,
   config: ProductsConfig,
   metrics: import("@stockroom/runtime/admission").StoreGatesOptions["metrics"],
-): Promise<ProductRepository> {
+): Promise<{ store: ProductRepository; writesFull: () => boolean }> {
   const [{ storeGates }, { guardStore }, { postgresFailure }] = await Promise.all([
     import("@stockroom/runtime/admission"),
     import("@stockroom/runtime/store_guard"),
     import("./infrastructure/postgres_failures.ts"),
   ]);
-  return guardStore(store, {
+  const gates = storeGates({
     dependency: "database",
-    gates: storeGates({
-      dependency: "database",
-      limit: config.admission.maxInFlight ?? SQL_POOL,
-      queue: config.admission.maxQueue,
-      maxWaitMs: config.admission.maxWaitMs,
-      metrics,
-    }),
+    limit: config.admission.maxInFlight ?? SQL_POOL,
+    queue: config.admission.maxQueue,
+    maxWaitMs: config.admission.maxWaitMs,
+    metrics,
+  });
+  const guarded = guardStore(store, {
+    dependency: "database",
+    gates,
     writes: ["create", "update", "delete"],
     ungated: ["ping"],
     timeoutMs: STORE_CALL_TIMEOUT_MS,
@@ -61,6 +62,7 @@ async function guarded(
     settle: "read the product to see; a create with a client-supplied id can be sent again " +
       "(a 409 then means it was applied)",
   });
+  return { store: guarded, writesFull: () => gates.write.shedIfFull() };
 }
 
 async function start(draining: () => boolean): Promise<StartedService> {
@@ -105,9 +107,10 @@ async function start(draining: () => boolean): Promise<StartedService> {
   }, "cache.ready");
 
   const metrics = new Metrics(SERVICE.name);
-  const store = await guarded(new SqlProductRepository(sql), config, metrics);
+  const { store, writesFull } = await guarded(new SqlProductRepository(sql), config, metrics);
   const app = createProductsApp({
     store,
+    writesFull,
     metrics,
     cache,
     cacheTtlSeconds: config.cacheTtlSeconds,

@@ -57,6 +57,50 @@ Deno.test("AdmissionGate refuses at once, calling nothing, when its queue is ful
   assert.deepEqual(events, ["admitted", "queued", "shed", "admitted"]);
 });
 
+Deno.test("AdmissionGate.shedIfFull says yes, and counts a shed, only when a call could not queue", async () => {
+  const { g, events } = gate({ limit: 1, queue: 1, maxWaitMs: 60_000 });
+  assert.equal(g.shedIfFull(), false, "a free slot");
+  const first = held();
+  const running = g.run(first.call);
+  assert.equal(g.shedIfFull(), false, "room in the queue");
+  const queued = g.run(() => Promise.resolve("queued"));
+  assert.equal(g.shedIfFull(), true, "slot and queue taken");
+  first.release("first");
+  await Promise.all([running, queued]);
+  assert.equal(g.shedIfFull(), false, "free again");
+  assert.deepEqual(events, ["admitted", "queued", "shed", "admitted"]);
+});
+
+Deno.test("AdmissionGate queues only the calls that can expect a slot within maxWaitMs", async () => {
+  let now = 0;
+  const events: AdmissionEvent[] = [];
+  const g = new AdmissionGate({
+    dependency: "database",
+    limit: 2,
+    queue: 100,
+    maxWaitMs: 50,
+    now: () => now,
+    onEvent: (e) => events.push(e),
+  });
+  // Calls take 20 ms: two slots free up every 20 ms, so five waiters can start within 50 ms.
+  const warm = held();
+  const warming = g.run(warm.call);
+  now = 20;
+  warm.release("w");
+  await warming;
+  assert.equal(g.averageCallMs, 20);
+  const running = [held(), held()];
+  const inFlight = running.map((c) => g.run(c.call));
+  const waiters = Array.from({ length: 5 }, (_, i) => g.run(() => Promise.resolve(i)));
+  assert.equal(g.waiting, 5);
+  assert.equal(g.shedIfFull(), true, "a sixth waiter would start after ~60 ms");
+  await assert.rejects(g.run(() => Promise.resolve("never")), OverloadedError);
+  assert.equal(g.waiting, 5, "refused at once, not queued");
+  for (const c of running) c.release("r");
+  await Promise.all([...inFlight, ...waiters]);
+  assert.deepEqual(events.filter((e) => e === "shed").length, 2);
+});
+
 Deno.test("AdmissionGate refuses a waiter that could not start within maxWaitMs", async () => {
   let now = 0;
   const events: AdmissionEvent[] = [];

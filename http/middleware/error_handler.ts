@@ -1,6 +1,6 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import type { AppEnv } from "../env.ts";
-import type { DomainError, DomainErrorKind } from "@stockroom/kernel";
+import { type DomainError, type DomainErrorKind, OverloadedError } from "@stockroom/kernel";
 import { ApiError } from "../api_error.ts";
 import { errorDocument } from "../jsonapi.ts";
 import { jsonApiResponse } from "../respond.ts";
@@ -51,6 +51,24 @@ export function toApiError(err: unknown, requestId: string): ApiError {
     detail: `An unexpected error occurred; quote request ID ${requestId} when reporting it`,
     meta: { request_id: requestId },
   });
+}
+
+/**
+ * The answer the error handler gives an OverloadedError, from a document built once: no Error (so
+ * no stack captured, twice) per refusal, on the path a burst takes thousands of times. Measured
+ * with wrk -t1 -c64, PATCHes shed at the door, CPU of the service from /proc, three runs each, in
+ * the commit that brought it: 74-95 µs per refusal thrown, 57-65 µs built here (keep-alive);
+ * 145-149 → 111-129 µs with one connection per request.
+ */
+export function overloadedAnswer(dependency: string): (c: Context<AppEnv>) => Response {
+  const marker = "\u0000request-id\u0000";
+  const apiError = toApiError(new OverloadedError(dependency), marker);
+  const [before, after] = JSON.stringify(errorDocument(apiError.toErrorObjects()))
+    .split(JSON.stringify(marker).slice(1, -1));
+  return (c) => {
+    const requestId = JSON.stringify(c.get("requestId") ?? "unknown").slice(1, -1);
+    return jsonApiResponse(c, 503, before + requestId + after, apiError.headers);
+  };
 }
 
 export function errorHandler(): ErrorHandler<AppEnv> {

@@ -37,6 +37,8 @@ export interface RunningService {
   name: ServiceName;
   url: string;
   port: number;
+  /** The process id (for CPU figures from /proc). */
+  pid: number;
   /** Every JSON line the process has written to stdout so far. */
   logs(): LogLine[];
   /** SIGTERM, wait for a graceful exit (SIGKILL after 8 s), assert exit code 0; idempotent. */
@@ -164,7 +166,7 @@ export async function startService(
     await stop().catch(() => {});
     throw err;
   }
-  return { name, url, port, logs: () => [...lines], stop, kill };
+  return { name, url, port, pid: child.pid, logs: () => [...lines], stop, kill };
 }
 
 /** Polls a service's logs: pino writes asynchronously, so a line can trail its response. */
