@@ -10,7 +10,7 @@
  * wait bound. The gate keeps a moving average of how long admitted calls take, so the call at
  * position p of the queue expects to wait p × average / limit; one that could not start in time is
  * refused at once rather than after waiting for nothing. `queue` stays a hard cap (and the only
- * bound before the first call has finished). In the flash-sale case this took the queue from its
+ * bound until four calls per slot have finished). In the flash-sale case this took the queue from its
  * cap of 512 to the ~100 calls one instance serves in a second: four in five queued writes used
  * to be read, parsed and held for the whole second only to be refused.
  *
@@ -25,6 +25,12 @@ export type AdmissionEvent = "admitted" | "queued" | "shed";
 
 /** Weight of the newest call in the moving average of call durations. */
 const SMOOTHING = 0.2;
+/**
+ * Calls per slot to finish before the average is trusted: the first calls of a process pay for
+ * connections and compilation (hundreds of ms), and a queue sized from them refused a race of 500
+ * purchases that the store then served in two seconds.
+ */
+const WARM_UP_CALLS_PER_SLOT = 4;
 
 export interface AdmissionGateOptions {
   /** Names the store in errors, e.g. "database". */
@@ -57,6 +63,7 @@ export class AdmissionGate {
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** Moving average of admitted calls' durations (ms); 0 until one has finished. */
   #callMs = 0;
+  #finished = 0;
 
   constructor(options: AdmissionGateOptions) {
     if (!(options.limit >= 1) || !(options.queue >= 0) || !(options.maxWaitMs >= 0)) {
@@ -79,7 +86,9 @@ export class AdmissionGate {
       return await call();
     } finally {
       const took = this.#now() - started;
-      this.#callMs = this.#callMs === 0 ? took : this.#callMs + SMOOTHING * (took - this.#callMs);
+      this.#callMs = this.#finished++ === 0
+        ? took
+        : this.#callMs + SMOOTHING * (took - this.#callMs);
       this.#release();
     }
   }
@@ -98,9 +107,11 @@ export class AdmissionGate {
 
   /** Whether a call joining the queue now could expect a slot within the wait bound. */
   #canQueue(): boolean {
+    const { queue, limit, maxWaitMs } = this.#options;
     const position = this.waiting + 1;
-    return position <= this.#options.queue &&
-      position * this.#callMs / this.#options.limit <= this.#options.maxWaitMs;
+    if (position > queue) return false;
+    if (this.#finished < WARM_UP_CALLS_PER_SLOT * limit) return true;
+    return position * this.#callMs / limit <= maxWaitMs;
   }
 
   /** Moving average of how long an admitted call takes (ms); 0 before the first has finished. */

@@ -71,24 +71,36 @@ Deno.test("AdmissionGate.shedIfFull says yes, and counts a shed, only when a cal
   assert.deepEqual(events, ["admitted", "queued", "shed", "admitted"]);
 });
 
-Deno.test("AdmissionGate queues only the calls that can expect a slot within maxWaitMs", async () => {
-  let now = 0;
+function timedGate() {
+  const clock = { now: 0 };
   const events: AdmissionEvent[] = [];
   const g = new AdmissionGate({
     dependency: "database",
     limit: 2,
     queue: 100,
     maxWaitMs: 50,
-    now: () => now,
+    now: () => clock.now,
     onEvent: (e) => events.push(e),
   });
+  /** Runs `n` calls one after another, each taking `ms`. */
+  const finish = async (n: number, ms: number) => {
+    for (let i = 0; i < n; i++) {
+      const call = held();
+      const running = g.run(call.call);
+      clock.now += ms;
+      call.release("done");
+      await running;
+    }
+  };
+  return { g, events, finish };
+}
+
+Deno.test("AdmissionGate queues only the calls that can expect a slot within maxWaitMs", async () => {
+  const { g, events, finish } = timedGate();
   // Calls take 20 ms: two slots free up every 20 ms, so five waiters can start within 50 ms.
-  const warm = held();
-  const warming = g.run(warm.call);
-  now = 20;
-  warm.release("w");
-  await warming;
+  await finish(8, 20);
   assert.equal(g.averageCallMs, 20);
+  events.length = 0;
   const running = [held(), held()];
   const inFlight = running.map((c) => g.run(c.call));
   const waiters = Array.from({ length: 5 }, (_, i) => g.run(() => Promise.resolve(i)));
@@ -98,7 +110,18 @@ Deno.test("AdmissionGate queues only the calls that can expect a slot within max
   assert.equal(g.waiting, 5, "refused at once, not queued");
   for (const c of running) c.release("r");
   await Promise.all([...inFlight, ...waiters]);
-  assert.deepEqual(events.filter((e) => e === "shed").length, 2);
+  assert.equal(events.filter((e) => e === "shed").length, 2);
+});
+
+Deno.test("AdmissionGate trusts its average only after four calls per slot", async () => {
+  const { g, finish } = timedGate();
+  await finish(7, 1000); // a cold start: every call slow
+  const running = [held(), held()];
+  const inFlight = running.map((c) => g.run(c.call));
+  const waiters = Array.from({ length: 10 }, (_, i) => g.run(() => Promise.resolve(i)));
+  assert.equal(g.waiting, 10, "only the cap applies during the warm-up");
+  for (const c of running) c.release("r");
+  await Promise.all([...inFlight, ...waiters]);
 });
 
 Deno.test("AdmissionGate refuses a waiter that could not start within maxWaitMs", async () => {

@@ -18,6 +18,12 @@ Deno.test("mongoFailure() says the outcome is in doubt when the connection broke
   assert.equal(mongoFailure(new MongoNetworkTimeoutError("socket timeout")), "in_doubt");
   const socket = Object.assign(new Error("This socket has been ended"), { code: "EPIPE" });
   assert.equal(mongoFailure(socket), "in_doubt");
+  const ferretDeadline = new MongoServerError({
+    message:
+      "[msg_findandmodify.go:139 handler.(*Handler).MsgFindAndModify] context deadline exceeded",
+    code: 1,
+  });
+  assert.equal(mongoFailure(ferretDeadline), "in_doubt");
 });
 
 Deno.test("mongoFailure() leaves the server's errors about the operation itself alone", () => {
