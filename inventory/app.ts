@@ -8,8 +8,11 @@ import type {
   IdempotencyStore,
   KeyedAnswer,
   ProductCatalog,
+  ReservationStore,
   StockRepository,
 } from "./domain/ports.ts";
+import { ReservationService } from "./application/reservation_service.ts";
+import { reservationRoutes } from "./api/reservation_routes.ts";
 import { KEY_TTL_MS } from "./api/idempotency.ts";
 import { IdempotencyRecorder } from "./infrastructure/idempotency_recorder.ts";
 import { inventoryOpenApi } from "./api/openapi.ts";
@@ -17,6 +20,7 @@ import { inventoryRoutes } from "./api/routes.ts";
 
 export interface InventoryAppOptions {
   repository: StockRepository;
+  reservations: ReservationStore;
   idempotencyStore: IdempotencyStore;
   /** Keeps keyed answers (main.ts flushes its recorder at shutdown); one of the app's own by default. */
   remember?: (answer: KeyedAnswer) => void;
@@ -31,8 +35,14 @@ export interface InventoryAppOptions {
   writesFull?: () => boolean;
 }
 
+/** The inventory HTTP application and its cart service (whose sweeper `main.ts` runs). */
+export interface InventoryApp {
+  app: Hono<AppEnv>;
+  carts: ReservationService;
+}
+
 /** The inventory HTTP application over the given adapters; `main.ts` decides which ones. */
-export function createInventoryApp(options: InventoryAppOptions): Hono<AppEnv> {
+export function createInventoryApp(options: InventoryAppOptions): InventoryApp {
   const metrics = options.metrics ?? new Metrics("inventory");
   const adjustments = metrics.counter(
     "inventory_adjustments_total",
@@ -65,18 +75,28 @@ export function createInventoryApp(options: InventoryAppOptions): Hono<AppEnv> {
       draining: options.draining,
     },
   });
+  const carts = new ReservationService({
+    stock: options.repository,
+    reservations: options.reservations,
+    clock: options.clock ?? systemClock,
+  });
+  const remember = options.remember ?? recorder(options);
+  app.route(
+    "/reservations",
+    reservationRoutes({ service: carts, idempotencyStore: options.idempotencyStore, remember }),
+  );
   app.route(
     "/inventory",
     inventoryRoutes({
       service,
       idempotencyStore: options.idempotencyStore,
-      remember: options.remember ?? recorder(options),
+      remember,
       productsServiceUrl: options.productsServiceUrl,
       onAdjusted: (kind) => adjustments.inc({ kind }),
       onInsufficientStock: () => insufficient.inc(),
     }),
   );
-  return app;
+  return { app, carts };
 }
 
 function recorder(options: InventoryAppOptions): (answer: KeyedAnswer) => void {

@@ -8,11 +8,12 @@ import type { EventLog } from "@stockroom/kernel";
 import type { StoreGatesOptions } from "@stockroom/runtime/admission";
 import type { StoreFailure } from "@stockroom/runtime/store_guard";
 import type { InventoryConfig } from "./config.ts";
-import type { IdempotencyStore, StockRepository } from "./domain/ports.ts";
+import type { IdempotencyStore, ReservationStore, StockRepository } from "./domain/ports.ts";
 import { SERVICE } from "./service.ts";
 
 interface Stores {
   repository: StockRepository;
+  reservations: ReservationStore;
   idempotencyStore: IdempotencyStore;
   close: () => Promise<void>;
   /** True (a shed counted) when a write could not be admitted now: it is refused at the door. */
@@ -29,6 +30,9 @@ const MONGO_POOL = 20;
  */
 const MONGO_WRITES = 4;
 const KV_IN_FLIGHT = 32;
+/** The sweeper's pause between rounds, and how many reservations a round settles at most. */
+const SWEEP_INTERVAL_MS = 1000;
+const SWEEP_BATCH = 50;
 
 /**
  * Admission control and honest failures in front of both stores (see runtime/store_guard.ts): a
@@ -57,6 +61,7 @@ async function guarded(
       writes: ["create", "apply", "delete"],
       ungated: ["ping"],
     }),
+    reservations: guardStore(stores.reservations, { ...common, writes: ["insert", "replace"] }),
     idempotencyStore: guardStore(stores.idempotencyStore, {
       ...common,
       writes: ["record"],
@@ -72,11 +77,13 @@ async function openMongo(url: string, dbName: string, log: EventLog): Promise<St
     { createMongoStockRepository },
     { detectNonAtomicUpdates },
     { createMongoIdempotencyStore },
+    { createMongoReservationStore },
   ] = await Promise.all([
     import("mongodb"),
     import("./infrastructure/mongo_stock_repository.ts"),
     import("./infrastructure/mongo_stock_reads.ts"),
     import("./infrastructure/mongo_idempotency_store.ts"),
+    import("./infrastructure/mongo_reservation_store.ts"),
   ]);
   const client = new MongoClient(url, {
     serverSelectionTimeoutMS: 3000,
@@ -89,21 +96,28 @@ async function openMongo(url: string, dbName: string, log: EventLog): Promise<St
   if (warning) log.warn({ reason: warning }, "store.not_atomic");
   return {
     repository: await createMongoStockRepository(client, dbName, { closeClient: false }),
+    reservations: await createMongoReservationStore(client, dbName),
     idempotencyStore: await createMongoIdempotencyStore(client, dbName),
     close: () => client.close(),
   };
 }
 
 async function openKv(onDeploy: boolean): Promise<Stores> {
-  const [{ createKvIdempotencyStore }, { createKvStockRepository }] = await Promise.all([
+  const [
+    { createKvIdempotencyStore },
+    { createKvStockRepository },
+    { createKvReservationStore },
+  ] = await Promise.all([
     import("./infrastructure/kv_idempotency_store.ts"),
     import("./infrastructure/kv_stock_repository.ts"),
+    import("./infrastructure/kv_reservation_store.ts"),
   ]);
   // Deno Deploy provides its own database; locally it lives in .data/ (git-ignored).
   if (!onDeploy) await Deno.mkdir(".data", { recursive: true });
   const kv = await Deno.openKv(onDeploy ? undefined : ".data/inventory.kv");
   return {
     repository: createKvStockRepository(kv, { closeKv: false }),
+    reservations: createKvReservationStore(kv),
     idempotencyStore: createKvIdempotencyStore(kv),
     close: () => Promise.resolve(kv.close()),
   };
@@ -192,9 +206,10 @@ async function start(draining: () => boolean): Promise<StartedService> {
     ttlMs: KEY_TTL_MS,
     log: logger,
   });
-  const app = createInventoryApp({
+  const { app, carts } = createInventoryApp({
     metrics,
     repository: stores.repository,
+    reservations: stores.reservations,
     idempotencyStore: stores.idempotencyStore,
     remember: (answer) => recorder.add(answer),
     catalog,
@@ -204,12 +219,21 @@ async function start(draining: () => boolean): Promise<StartedService> {
     draining,
     writesFull: stores.writesFull,
   });
+  // Expired carts give their units back within SWEEP_INTERVAL_MS of expiring, with no request.
+  const { Sweeper } = await import("./infrastructure/sweeper.ts");
+  const sweeper = new Sweeper({
+    sweep: () => carts.sweep(logger, SWEEP_BATCH),
+    intervalMs: SWEEP_INTERVAL_MS,
+    batch: SWEEP_BATCH,
+    log: logger,
+  }).start();
   return {
     fetch: app.fetch,
     port: config.port,
     log: logger,
     flush: () => flushLogger(logger),
     onClose: async () => {
+      await sweeper.stop();
       // Answers given but not yet kept, then the ledger's pending copies (the stores' close).
       await recorder.flush().catch(() => {});
       await stores.close();

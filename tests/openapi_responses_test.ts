@@ -13,6 +13,7 @@ import type { ProductRepository } from "../products/domain/ports.ts";
 import { LruProductCache } from "../products/infrastructure/lru_product_cache.ts";
 import { SqlProductRepository } from "../products/infrastructure/sql_product_repository.ts";
 import { createInventoryApp } from "../inventory/app.ts";
+import { createKvReservationStore } from "../inventory/infrastructure/kv_reservation_store.ts";
 import type { CatalogProduct, ProductCatalog, StockRepository } from "../inventory/domain/ports.ts";
 import { createKvIdempotencyStore } from "../inventory/infrastructure/kv_idempotency_store.ts";
 import { createKvStockRepository } from "../inventory/infrastructure/kv_stock_repository.ts";
@@ -31,6 +32,8 @@ const TOO_LARGE = JSON.stringify({
 });
 
 /** A fault switch in front of an adapter: every call fails with `fault` while it is set. */
+const KEYED = (key: string) => ({ "Idempotency-Key": key });
+
 function faulty<T extends object>(target: T, state: { fault?: Error }): T {
   return new Proxy(target, {
     get(t, property, receiver) {
@@ -309,7 +312,8 @@ Deno.test({
     const kv = await Deno.openKv(":memory:");
     const state: { fault?: Error } = {};
     const catalog = fakeCatalog();
-    const app = createInventoryApp({
+    const { app } = createInventoryApp({
+      reservations: faulty(createKvReservationStore(kv), state),
       repository: faulty(createKvStockRepository(kv, { closeKv: false }) as StockRepository, state),
       idempotencyStore: createKvIdempotencyStore(kv),
       catalog,
@@ -505,6 +509,101 @@ Deno.test({
       await during(state, crash, () => c.expect(500, "DELETE", path));
       await c.expect(204, "DELETE", path);
       await c.expect(404, "DELETE", path);
+
+      // Reservations: hold, read, commit, release, extend, and every refusal.
+      const cart = async (quantity: number) => {
+        const stocked = product();
+        await c.expect(201, "POST", "/inventory", { body: doc({ product_id: stocked, quantity }) });
+        return stocked;
+      };
+      const [r1, r2] = [await cart(5), await cart(1)];
+      const hold = (lines: unknown[], extra: Record<string, unknown> = {}) => ({
+        body: { data: { type: "reservations", attributes: { lines, ...extra } } },
+      });
+      const held = await c.expect(
+        201,
+        "POST",
+        "/reservations",
+        hold([
+          { product_id: r1, quantity: 2 },
+          { product_id: r2, quantity: 1 },
+        ], { ttl_seconds: 60, reference: "cart-1" }),
+      );
+      const rid = held.body.data.id;
+      const keyedCart = { ...hold([{ product_id: r1, quantity: 1 }]), headers: KEYED("c-1") };
+      await c.expect(201, "POST", "/reservations", keyedCart);
+      const cartReplay = await c.expect(201, "POST", "/reservations", keyedCart);
+      assert.equal(cartReplay.headers.get("Idempotent-Replayed"), "true");
+      await c.expect(409, "POST", "/reservations", hold([{ product_id: r2, quantity: 1 }]));
+      await c.expect(422, "POST", "/reservations", hold([{ product_id: product(), quantity: 1 }]));
+      await c.expect(422, "POST", "/reservations", hold([]));
+      await c.expect(403, "POST", "/reservations", {
+        body: {
+          data: {
+            type: "reservations",
+            id: rid,
+            attributes: { lines: [{ product_id: r1, quantity: 1 }] },
+          },
+        },
+      });
+      await c.expect(400, "POST", "/reservations", { body: "[" });
+      await c.expect(401, "POST", "/reservations", { body: hold([]).body, anonymous: true });
+      await c.expect(406, "POST", "/reservations", { ...hold([]), headers: BAD_ACCEPT });
+      await c.expect(413, "POST", "/reservations", { body: TOO_LARGE });
+      await c.expect(415, "POST", "/reservations", {
+        ...hold([]),
+        headers: { "Content-Type": "application/vnd.api+json; ext=bulk" },
+      });
+      const another = hold([{ product_id: r1, quantity: 1 }]);
+      await during(state, unavailable, () => c.expect(503, "POST", "/reservations", another));
+      await during(state, unknown, () => c.expect(504, "POST", "/reservations", another));
+      await during(state, crash, () => c.expect(500, "POST", "/reservations", another));
+
+      await c.expect(200, "GET", "/reservations?page[size]=1&filter[status]=held");
+      await c.expect(200, "GET", `/reservations?filter[product_id]=${r1}`);
+      await c.expect(400, "GET", "/reservations?filter[status]=lost");
+      await c.expect(401, "GET", "/reservations", { anonymous: true });
+      await c.expect(406, "GET", "/reservations", { headers: BAD_ACCEPT });
+      await during(state, unavailable, () => c.expect(503, "GET", "/reservations"));
+      await during(state, crash, () => c.expect(500, "GET", "/reservations"));
+
+      const rpath = `/reservations/${rid}`;
+      const read = await c.expect(200, "GET", rpath);
+      const rtag = read.headers.get("ETag")!;
+      await c.expect(304, "GET", rpath, { headers: { "If-None-Match": rtag } });
+      await c.expect(400, "GET", `${rpath}?x=1`);
+      await c.expect(401, "GET", rpath, { anonymous: true });
+      await c.expect(404, "GET", `/reservations/${crypto.randomUUID()}`);
+      await c.expect(406, "GET", rpath, { headers: BAD_ACCEPT });
+      await during(state, unavailable, () => c.expect(503, "GET", rpath));
+      await during(state, crash, () => c.expect(500, "GET", rpath));
+
+      const status = (attributes: Record<string, unknown>, target = rid) => ({
+        body: { data: { type: "reservations", id: target, attributes } },
+      });
+      await c.expect(200, "PATCH", rpath, status({ ttl_seconds: 120 }));
+      await c.expect(412, "PATCH", rpath, {
+        ...status({ status: "committed" }),
+        headers: { "If-Match": rtag },
+      });
+      await c.expect(400, "PATCH", rpath, { body: { data: { type: "reservations" } } });
+      await c.expect(
+        404,
+        "PATCH",
+        `/reservations/${rid.replace(/^./, rid[0] === "0" ? "1" : "0")}`,
+        status({ status: "released" }, rid.replace(/^./, rid[0] === "0" ? "1" : "0")),
+      );
+      await c.expect(422, "PATCH", rpath, status({ status: "lost" }));
+      await c.expect(401, "PATCH", rpath, { ...status({}), anonymous: true });
+      await c.expect(406, "PATCH", rpath, { ...status({}), headers: BAD_ACCEPT });
+      await c.expect(413, "PATCH", rpath, { body: TOO_LARGE });
+      await c.expect(415, "PATCH", rpath, { ...status({}), headers: { "Content-Type": "" } });
+      const commit = status({ status: "committed" });
+      await during(state, unavailable, () => c.expect(503, "PATCH", rpath, commit));
+      await during(state, unknown, () => c.expect(504, "PATCH", rpath, commit));
+      await during(state, crash, () => c.expect(500, "PATCH", rpath, commit));
+      await c.expect(200, "PATCH", rpath, commit);
+      await c.expect(409, "PATCH", rpath, status({ status: "released" }));
 
       await outsideTheDocument(app, validator, "DELETE", "/inventory", 405);
       await outsideTheDocument(app, validator, "PUT", path, 405);

@@ -7,11 +7,15 @@ import {
   type OperationDoc,
 } from "@stockroom/http";
 import { MOVEMENT_REASONS } from "../domain/movement.ts";
+import { RESERVATION_STATUSES } from "../domain/reservation.ts";
 import {
+  createReservationAttributes,
   createStockAttributes,
+  listReservationsQuery,
   listStockQuery,
   movementsQuery,
   singleStockQuery,
+  updateReservationAttributes,
   updateStockAttributes,
 } from "./schemas.ts";
 
@@ -99,6 +103,73 @@ const movementsDocument = {
   },
 };
 
+const reservation = {
+  type: "reservations",
+  attributes: z.object({
+    status: z.enum(RESERVATION_STATUSES),
+    lines: z.array(z.object({ product_id: z.uuid(), quantity: z.number().int().min(1) })),
+    expires_at: z.iso.datetime(),
+    created_at: z.iso.datetime(),
+    reference: z.string().max(255).nullable(),
+  }),
+};
+const CHECKOUT = "The checkout flow: hold the cart (POST), take payment, then commit it " +
+  "(PATCH status committed: the held units are sold) or release it (status released: they " +
+  "return to quantity). A hold nobody closes expires at expires_at: it reads expired at once and " +
+  "its units return within 5 s, with no request.";
+
+const reservationOperations: OperationDoc[] = [
+  {
+    method: "post",
+    path: "/reservations",
+    summary: "Hold a cart: every line or none, until expires_at",
+    description: CHECKOUT + " Lines for one product are summed. 409 insufficient_stock has one " +
+      "error per short line (source.pointer /data/attributes/lines/{i}/quantity, meta.available); " +
+      "422 points at a line whose product has no stock record. Ids are the server's (403 for " +
+      "data.id).",
+    tag: "reservations",
+    body: { type: "reservations", attributes: createReservationAttributes, id: "forbidden" },
+    headers: [idempotencyKey],
+    responseHeaders: [replayed],
+    success: { status: 201, resource: reservation, headers: [etag()] },
+    errors: [400, 403, 406, 409, 413, 415, 422, 503, 504],
+  },
+  {
+    method: "get",
+    path: "/reservations",
+    summary: "List reservations, oldest first: paginated, filter[status], filter[product_id]",
+    tag: "reservations",
+    query: listReservationsQuery,
+    success: { status: 200, resource: { ...reservation, collection: true } },
+    errors: [400, 406, 503],
+  },
+  {
+    method: "get",
+    path: "/reservations/{id}",
+    summary: "Read a reservation (held past expires_at reads expired)",
+    tag: "reservations",
+    success: { status: 200, resource: reservation },
+    errors: [400, 404, 406, 503],
+    conditional: "read",
+  },
+  {
+    method: "patch",
+    path: "/reservations/{id}",
+    summary: "Commit or release a held reservation, or extend it (ttl_seconds)",
+    description: CHECKOUT + " Setting the status it has is a no-op 200; leaving committed, " +
+      "released or expired is 409 reservation_closed; committing after expires_at is 409 " +
+      "reservation_expired. A 504 means the change is recorded and will be completed: send the " +
+      "same request again to see it done.",
+    tag: "reservations",
+    body: { type: "reservations", attributes: updateReservationAttributes, id: "required" },
+    headers: [idempotencyKey],
+    responseHeaders: [replayed],
+    success: { status: 200, resource: reservation },
+    errors: [400, 404, 406, 409, 413, 415, 422, 503, 504],
+    conditional: "write",
+  },
+];
+
 export const inventoryOperations: OperationDoc[] = [
   ...commonOperations(),
   {
@@ -171,12 +242,14 @@ export const inventoryOperations: OperationDoc[] = [
     success: { status: 200, content: { [JSONAPI_MEDIA_TYPE]: { schema: movementsDocument } } },
     errors: [400, 404, 406, 503],
   },
+  ...reservationOperations,
 ];
 
 function etag(): HeaderDoc {
   return {
     name: "ETag",
-    description: "The new record's entity tag (its ledger sequence)",
+    description: "The new resource's entity tag (a record's ledger sequence, a reservation's " +
+      "version)",
     required: true,
     schema: { type: "string", pattern: '^"[!#-~]*"$' },
   };
@@ -185,6 +258,6 @@ function etag(): HeaderDoc {
 export const inventoryOpenApi: Record<string, unknown> = openApiDocument({
   title: "Stockroom inventory",
   version: "1.0.0",
-  description: "Stock per product (JSON:API 1.1 resources of type `inventory`) and its ledger " +
-    "(type `movements`).",
+  description: "Stock per product (JSON:API 1.1 resources of type `inventory`), its ledger " +
+    "(type `movements`) and carts that hold stock (type `reservations`).",
 }, inventoryOperations);

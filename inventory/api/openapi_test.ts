@@ -3,7 +3,12 @@ import assert from "node:assert/strict";
 import { memoryLogger } from "../../tests/support/memory_logger.ts";
 import { assertValidOpenApi, documentedRoutes, servedRoutes } from "../../tests/support/openapi.ts";
 import { createInventoryApp } from "../app.ts";
-import type { IdempotencyStore, ProductCatalog, StockRepository } from "../domain/ports.ts";
+import type {
+  IdempotencyStore,
+  ProductCatalog,
+  ReservationStore,
+  StockRepository,
+} from "../domain/ports.ts";
 import { inventoryOpenApi } from "./openapi.ts";
 
 Deno.test("inventoryOpenApi is a valid OpenAPI 3.1 document", async () => {
@@ -11,8 +16,9 @@ Deno.test("inventoryOpenApi is a valid OpenAPI 3.1 document", async () => {
 });
 
 Deno.test("inventoryOpenApi describes every route the inventory app serves, and only those", async () => {
-  const app = createInventoryApp({
+  const { app } = createInventoryApp({
     repository: {} as StockRepository,
+    reservations: {} as ReservationStore,
     idempotencyStore: {} as IdempotencyStore,
     catalog: {} as ProductCatalog,
     productsServiceUrl: "http://products",

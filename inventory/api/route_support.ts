@@ -27,17 +27,19 @@ export function serializeOptions(
 
 /**
  * `If-Match` as the version a change requires: `*` (or no header) requires none; one of our tags
- * (`"s<sequence>"`) requires that sequence; anything else can never match. With several tags,
+ * (`"s<sequence>"`, or `"r<version>"` for a reservation) requires that version; anything else can never match. With several tags,
  * `current` is asked for the version, and the change then requires exactly it.
  */
 export async function requiredVersion(
   c: Context<InventoryEnv>,
   current: () => Promise<number>,
+  prefix: "s" | "r" = "s",
 ): Promise<number | undefined> {
   const precondition = ifMatch(c);
   if (!precondition || precondition.any) return undefined;
+  const tag = new RegExp(`^${prefix}([1-9][0-9]{0,14})$`);
   const sequences = precondition.versions
-    .map((v) => /^s([1-9][0-9]{0,14})$/.exec(v)?.[1])
+    .map((v) => tag.exec(v)?.[1])
     .filter((s): s is string => s !== undefined)
     .map(Number);
   if (sequences.length === 1) return sequences[0];

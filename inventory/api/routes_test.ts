@@ -4,7 +4,9 @@ import { JSONAPI_MEDIA_TYPE } from "@stockroom/http";
 import { memoryLogger } from "../../tests/support/memory_logger.ts";
 import { jsonApiBody } from "../../tests/support/jsonapi.ts";
 import { createInventoryApp } from "../app.ts";
-import type { IdempotencyStore, StockRepository } from "../domain/ports.ts";
+import type { IdempotencyStore, ReservationStore, StockRepository } from "../domain/ports.ts";
+import { createKvReservationStore } from "../infrastructure/kv_reservation_store.ts";
+import { createMongoReservationStore } from "../infrastructure/mongo_reservation_store.ts";
 import { HttpProductCatalog } from "../infrastructure/http_product_catalog.ts";
 import { createKvIdempotencyStore } from "../infrastructure/kv_idempotency_store.ts";
 import { createKvStockRepository } from "../infrastructure/kv_stock_repository.ts";
@@ -16,6 +18,7 @@ const MONGODB_URL = Deno.env.get("MONGODB_URL");
 
 interface Stores {
   repository: StockRepository;
+  reservations: ReservationStore;
   idempotencyStore: IdempotencyStore;
   close(): Promise<void>;
 }
@@ -28,6 +31,7 @@ const backends: { name: string; ignore: boolean; open: () => Promise<Stores> }[]
       const kv = await Deno.openKv(":memory:");
       return {
         repository: createKvStockRepository(kv, { closeKv: false }),
+        reservations: createKvReservationStore(kv),
         idempotencyStore: createKvIdempotencyStore(kv),
         close: () => Promise.resolve(kv.close()),
       };
@@ -42,6 +46,7 @@ const backends: { name: string; ignore: boolean; open: () => Promise<Stores> }[]
       const db = `api_test_${crypto.randomUUID().slice(0, 8)}`;
       return {
         repository: await createMongoStockRepository(client, db, { closeClient: false }),
+        reservations: await createMongoReservationStore(client, db),
         idempotencyStore: await createMongoIdempotencyStore(client, db),
         async close() {
           await client.db(db).dropDatabase();
@@ -77,7 +82,7 @@ for (const backend of backends) {
       const stores = await backend.open();
       const products = productsServer();
       const { logger, lines } = memoryLogger("inventory");
-      const app = createInventoryApp({
+      const { app } = createInventoryApp({
         ...stores,
         catalog: new HttpProductCatalog({
           baseUrl: products.url,

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { integerParam, type QuerySpec } from "@stockroom/http";
 import { UUID_PATTERN } from "@stockroom/kernel";
 import { ADJUSTMENT_REASONS, REFERENCE_MAX } from "../domain/movement.ts";
+import { MAX_LINES, MAX_TTL_SECONDS, RESERVATION_STATUSES } from "../domain/reservation.ts";
 import { MAX_QUANTITY } from "../domain/stock.ts";
 
 function integer(min: number, max: number) {
@@ -68,3 +69,46 @@ export const singleStockQuery: QuerySpec = {
 
 /** A ledger page: by cursor (`page[after]`, the last sequence seen) and `page[size]`. */
 export const movementsQuery: QuerySpec = { cursor: true };
+
+const line = z.strictObject({
+  product_id: z.string({
+    error: (iss) => iss.input === undefined ? "is required" : "must be a string",
+  }).regex(UUID_PATTERN, "must be a product UUID"),
+  quantity: integer(1, MAX_QUANTITY),
+});
+
+const ttlSeconds = integer(1, MAX_TTL_SECONDS);
+
+/** A cart: 1–100 lines (lines for one product are summed), a time to live, a reference. */
+export const createReservationAttributes = z.strictObject({
+  lines: z.array(line, { error: "must be an array of lines" })
+    .min(1, "must hold at least one line")
+    .max(MAX_LINES, `must hold at most ${MAX_LINES} lines`),
+  ttl_seconds: ttlSeconds.optional(),
+  reference: reference.nullable().optional(),
+});
+
+/** A status change (`committed`, `released`; `held` changes nothing) and/or a new time to live. */
+export const updateReservationAttributes = z.strictObject({
+  status: z.enum(["held", "committed", "released"], {
+    error: "must be one of held, committed, released",
+  }).optional(),
+  ttl_seconds: ttlSeconds.optional(),
+}).refine(
+  (a) => a.status !== undefined || a.ttl_seconds !== undefined,
+  "give status or ttl_seconds",
+).refine(
+  (a) => a.ttl_seconds === undefined || a.status === undefined || a.status === "held",
+  "ttl_seconds extends a held reservation; it cannot come with committed or released",
+);
+
+export const listReservationsQuery: QuerySpec = {
+  paginated: true,
+  filters: {
+    status: z.enum(RESERVATION_STATUSES, {
+      error: `must be one of ${RESERVATION_STATUSES.join(", ")}`,
+    }),
+    product_id: z.string().regex(UUID_PATTERN, "must be a product UUID")
+      .transform((s) => s.toLowerCase()),
+  },
+};

@@ -1,6 +1,7 @@
 import { entityTag, type ResourceObject, sparse } from "@stockroom/http";
 import type { Movement } from "../domain/movement.ts";
 import type { CatalogProduct } from "../domain/ports.ts";
+import type { Reservation, ReservationStatus } from "../domain/reservation.ts";
 import type { StockRecord } from "../domain/stock.ts";
 
 export interface SerializeOptions {
@@ -78,4 +79,29 @@ export function includedProducts(
     included.push(product.resource as unknown as ResourceObject);
   }
   return included;
+}
+
+/** A reservation as a client reads it: `status` as of now (held past expiry reads expired). */
+export function reservationResource(
+  r: Reservation,
+  status: ReservationStatus,
+  baseUrl: string,
+): ResourceObject {
+  return {
+    type: "reservations",
+    id: r.id,
+    attributes: {
+      status,
+      lines: r.lines.map((l) => ({ product_id: l.productId, quantity: l.quantity })),
+      expires_at: r.expiresAt.toISOString(),
+      created_at: r.createdAt.toISOString(),
+      reference: r.reference,
+    },
+    links: { self: `${baseUrl}/reservations/${r.id}` },
+  };
+}
+
+/** A reservation's entity tag: its record's version, which every change moves on. */
+export function reservationTag(r: Reservation): string {
+  return entityTag(`r${r.version}`);
 }

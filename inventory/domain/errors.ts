@@ -64,3 +64,66 @@ export class IdempotencyKeyReusedError extends DomainError {
     );
   }
 }
+
+export class ReservationNotFoundError extends DomainError {
+  constructor(id: string) {
+    super("not_found", "reservation_not_found", `No reservation ${id}`);
+  }
+}
+
+/** A reservation that ended (committed, released or expired) cannot change again. */
+export class ReservationClosedError extends DomainError {
+  constructor(id: string, status: string) {
+    super("conflict", "reservation_closed", `Reservation ${id} is ${status} and cannot change`);
+  }
+}
+
+export class ReservationExpiredError extends DomainError {
+  constructor(id: string) {
+    super(
+      "conflict",
+      "reservation_expired",
+      `Reservation ${id} expired before it was committed; its units were returned`,
+    );
+  }
+}
+
+/** Another request with the same Idempotency-Key is still holding this cart's lines. */
+export class ReservationInProgressError extends DomainError {
+  constructor(id: string) {
+    super(
+      "conflict",
+      "request_in_progress",
+      `Reservation ${id} is still being held by a request with the same Idempotency-Key; retry shortly`,
+    );
+  }
+}
+
+/** `If-Match` named a version the reservation is no longer at. */
+export class StaleReservationError extends DomainError {
+  constructor(readonly version: number) {
+    super(
+      "precondition_failed",
+      "precondition_failed",
+      `The reservation is at version ${version}`,
+    );
+  }
+}
+
+/** What a refused cart's lines lacked; `index` is the line's position in the request as sent. */
+export type CartProblem =
+  | { index: number; productId: string; kind: "short"; requested: number; available: number }
+  | { index: number; productId: string; kind: "no_stock_record" };
+
+/** A cart held nothing: some lines were short, or named a product with no stock record. */
+export class CartRefusedError extends DomainError {
+  constructor(readonly problems: CartProblem[]) {
+    // A line naming no stock record is a bad request, whatever else the cart lacked.
+    const unknown = problems.some((p) => p.kind === "no_stock_record");
+    super(
+      unknown ? "invalid" : "conflict",
+      unknown ? "stock_not_found" : "insufficient_stock",
+      `The cart was not held: ${problems.length} line(s) cannot be held`,
+    );
+  }
+}

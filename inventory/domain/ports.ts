@@ -1,6 +1,7 @@
 import type { ChangeResult } from "./adjustment.ts";
 import type { IdempotentResponse, StoredKey } from "./idempotency.ts";
 import type { ChangeIntent, Movement } from "./movement.ts";
+import type { Reservation, ReservationListQuery, ReservationPage } from "./reservation.ts";
 import type { StockListQuery, StockPage, StockRecord } from "./stock.ts";
 
 export type DeleteResult =
@@ -58,4 +59,22 @@ export interface ProductCatalog {
   find(productId: string, requestId: string): Promise<CatalogProduct | null>;
   /** Throws when the products service does not answer its liveness probe. */
   ping(): Promise<void>;
+}
+
+/**
+ * Reservation records. Every change is conditional on the version read, so two instances never
+ * overwrite each other; the record steers the stock changes of its lines (see reservation.ts).
+ */
+export interface ReservationStore {
+  /** False when a reservation with this id exists already. */
+  insert(reservation: Reservation): Promise<boolean>;
+  get(id: string): Promise<Reservation | null>;
+  /** Stores `next` (version + 1 of the one read) only if the stored one is still at `version`. */
+  replace(next: Reservation, version: number): Promise<boolean>;
+  list(query: ReservationListQuery): Promise<ReservationPage>;
+  /**
+   * Up to `limit` reservations the sweeper has work on at `now`: held and past their expiry, or
+   * in motion with their lease run out.
+   */
+  due(now: Date, limit: number): Promise<Reservation[]>;
 }

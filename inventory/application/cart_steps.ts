@@ -1,0 +1,165 @@
+/**
+ * How a cart's lines change, and the sweeper's round: every line change is a keyed stock change
+ * (it applies at most once however often it is sent), so any instance may carry a decided step
+ * out, again and again, until it is done (see reservation_service.ts).
+ */
+import type { Clock, EventLog } from "@stockroom/kernel";
+import { OutcomeUnknownError } from "@stockroom/kernel";
+import type { ReservationStore, StockRepository } from "../domain/ports.ts";
+import {
+  dueWork,
+  type Ending,
+  endingOf,
+  endingStep,
+  holdStep,
+  LEASE_MS,
+  lineFingerprint,
+  type LineStep,
+  motionOf,
+  type Reservation,
+  type ReservationLine,
+  undoStep,
+} from "../domain/reservation.ts";
+import type { RequestContext } from "./inventory_service.ts";
+
+/** How often a conditional write of a reservation is tried again after another instance's. */
+export const MAX_ATTEMPTS = 8;
+
+export const RETRY_SAME_KEY =
+  "retry with the same Idempotency-Key: the cart is held entirely or not at " +
+  "all within 30 s";
+const RETRY_SAME_REQUEST = "the change is recorded and will be completed; retry the same request " +
+  "to see it done";
+
+export class CartSteps {
+  readonly #stock: StockRepository;
+  readonly #store: ReservationStore;
+  readonly #clock: Clock;
+
+  constructor(deps: { stock: StockRepository; reservations: ReservationStore; clock: Clock }) {
+    this.#stock = deps.stock;
+    this.#store = deps.reservations;
+    this.#clock = deps.clock;
+  }
+
+  /**
+   * The sweeper's round: expires held reservations past their expiry, finishes ends left in
+   * motion and undoes carts left pending, each once its lease ran out. Any number of instances
+   * may sweep at once: each takes a reservation's lease by a conditional write first. Returns how
+   * many it settled.
+   */
+  async sweep(log: EventLog, limit = 50): Promise<number> {
+    const ctx: RequestContext = { requestId: "sweeper", log };
+    let settled = 0;
+    for (const r of await this.#store.due(this.#clock.now(), limit)) {
+      const now = this.#clock.now();
+      const work = dueWork(r, now);
+      if (work === null) continue;
+      const lease = new Date(now.getTime() + LEASE_MS);
+      const ending: Ending | null = work === "expire" ? "expired" : endingOf(r.status);
+      const taken = this.next(r, {
+        ...(work === "expire" ? { status: motionOf("expired") } : {}),
+        leaseUntil: lease,
+      });
+      if (!await this.#store.replace(taken, r.version)) continue;
+      try {
+        if (ending !== null) {
+          await this.finish(taken, ending, ctx);
+          ctx.log.info({ reservation_id: r.id, ending }, "reservation.swept");
+        } else {
+          await this.undo(taken, [], taken.lines, ctx);
+          ctx.log.info({ reservation_id: r.id }, "reservation.rolled_back");
+        }
+        settled++;
+      } catch (err) {
+        ctx.log.warn(
+          { reservation_id: r.id, error: String((err as Error)?.message ?? err) },
+          "reservation.sweep_failed",
+        );
+      }
+    }
+    return settled;
+  }
+
+  /**
+   * Gives back the lines of a cart that will not be held: `held` are known to be held; `unsure`
+   * may be, so each is held again under its key first (found if it landed, and then unable to land
+   * later) and given back only if it is held. Then the cart is marked failed.
+   */
+  async undo(
+    r: Reservation,
+    held: readonly ReservationLine[],
+    unsure: readonly ReservationLine[],
+    ctx: RequestContext,
+  ): Promise<void> {
+    const toGiveBack = [...held];
+    for (const line of unsure) {
+      const result = await this.step(r, line, holdStep(r, line), ctx);
+      if (result.ok) toGiveBack.push(line);
+    }
+    for (const line of toGiveBack) await this.step(r, line, undoStep(r, line), ctx);
+    const failed = this.next(r, { status: "failed", leaseUntil: null });
+    if (!await this.#store.replace(failed, r.version)) {
+      throw new Error(`Reservation ${r.id} changed while its lines were given back`);
+    }
+  }
+
+  /** Carries a decided end out to every line, then records it; safe to run by several at once. */
+  async finish(r: Reservation, ending: Ending, ctx: RequestContext): Promise<Reservation> {
+    try {
+      for (const line of r.lines) {
+        const result = await this.step(r, line, endingStep(r, line, ending), ctx);
+        // A record deleted meanwhile has nothing left to give back or sell.
+        if (!result.ok && result.reason !== "not_found") {
+          throw new Error(`Reservation ${r.id} could not ${ending} ${line.productId}`);
+        }
+      }
+      for (let current = r, attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        const done = this.next(current, { status: ending, leaseUntil: null });
+        if (await this.#store.replace(done, current.version)) {
+          ctx.log.info({ reservation_id: r.id, status: ending }, "reservation.closed");
+          return done;
+        }
+        const now = await this.#store.get(r.id);
+        if (now === null || now.status === ending) return now ?? done;
+        current = now;
+      }
+      throw new Error(`Reservation ${r.id} kept changing under ${MAX_ATTEMPTS} attempts`);
+    } catch (err) {
+      // The end is decided and recorded: whoever looks next finishes it. So the client does not
+      // hear "nothing happened"; a retry of the same request answers once it is done.
+      if (err instanceof OutcomeUnknownError) throw err;
+      throw new OutcomeUnknownError("database", RETRY_SAME_REQUEST, { cause: err });
+    }
+  }
+
+  step(r: Reservation, line: ReservationLine, step: LineStep, ctx: RequestContext) {
+    return this.#stock.apply(line.productId, {
+      change: { kind: "adjust", delta: step.delta, reservedDelta: step.reservedDelta },
+      reason: step.reason,
+      reference: r.reference,
+      requestId: ctx.requestId,
+      reservationId: r.id,
+      at: this.#clock.now(),
+      op: { key: step.key, fingerprint: lineFingerprint(step, line) },
+    });
+  }
+
+  /** `r` changed: the next version, written now. */
+  next(r: Reservation, change: Partial<Reservation>): Reservation {
+    return { ...r, ...change, version: r.version + 1, updatedAt: this.#clock.now() };
+  }
+}
+
+/** A keyed cart's id, the same for every retry of the key: a UUID made of the key's SHA-256. */
+export async function idForKey(key: string): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`reservation\n${key}`)),
+  );
+  digest[6] = (digest[6]! & 0x0f) | 0x80; // version 8: custom
+  digest[8] = (digest[8]! & 0x3f) | 0x80; // RFC 9562 variant
+  const hex = Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${
+    hex.slice(20)
+  }`;
+}

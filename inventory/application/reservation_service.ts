@@ -1,0 +1,287 @@
+/**
+ * Carts: the reservation use cases and the sweeper's work. A cart is applied line by line as
+ * keyed stock changes (each line's change is recorded with its key in the same atomic write as
+ * itself, so it applies at most once however often it is sent), steered by the reservation's own
+ * record, which every instance changes only conditionally on the version it read:
+ *
+ * 1. the record is written first, `pending`, with a lease;
+ * 2. each line is held, in product order; a short line stops the cart, and the lines held so far
+ *    are given back (undone) before the 409;
+ * 3. the record becomes `held`.
+ *
+ * Whatever an owner leaves behind (a crash, a lost store) the sweeper settles once the lease ran
+ * out: a `pending` cart is undone line by line (each line's hold is sent again under its key, so a
+ * hold that landed is found and one that did not can no longer land later, and then given back);
+ * a commit, release or expiry in motion is finished. A client therefore sees a cart held entirely
+ * or not at all; a concurrent reader may see, for a few milliseconds, a line held and then given
+ * back, never an oversell.
+ */
+import type { Clock, EventLog } from "@stockroom/kernel";
+import { OutcomeUnknownError } from "@stockroom/kernel";
+import type { ChangeResult } from "../domain/adjustment.ts";
+import {
+  type CartProblem,
+  CartRefusedError,
+  IdempotencyKeyReusedError,
+  ReservationClosedError,
+  ReservationExpiredError,
+  ReservationInProgressError,
+  ReservationNotFoundError,
+  StaleReservationError,
+} from "../domain/errors.ts";
+import type { ReservationStore, StockRepository } from "../domain/ports.ts";
+import {
+  type ClosingStatus,
+  decideClosing,
+  holdStep,
+  LEASE_MS,
+  leaseAllowsCall,
+  mergeLines,
+  motionOf,
+  type Reservation,
+  type ReservationLine,
+  type ReservationListQuery,
+  type ReservationPage,
+  type ReservationStatus,
+  visibleStatus,
+} from "../domain/reservation.ts";
+import { CartSteps, idForKey, MAX_ATTEMPTS, RETRY_SAME_KEY } from "./cart_steps.ts";
+import type { RequestContext } from "./inventory_service.ts";
+
+export interface ReservationServiceDeps {
+  stock: StockRepository;
+  reservations: ReservationStore;
+  clock: Clock;
+  /** New reservation ids (random UUIDs by default). */
+  newId?: () => string;
+}
+
+export interface NewCart {
+  lines: ReservationLine[];
+  ttlSeconds: number;
+  reference: string | null;
+}
+
+/** A reservation as an answer gives it: `replayed` when a retry found it made already. */
+export interface Answered {
+  reservation: Reservation;
+  replayed: boolean;
+}
+
+export class ReservationService {
+  readonly #stock: StockRepository;
+  readonly #store: ReservationStore;
+  readonly #clock: Clock;
+  readonly #newId: () => string;
+  readonly #steps: CartSteps;
+
+  constructor(deps: ReservationServiceDeps) {
+    this.#steps = new CartSteps(deps);
+    this.#stock = deps.stock;
+    this.#store = deps.reservations;
+    this.#clock = deps.clock;
+    this.#newId = deps.newId ?? (() => crypto.randomUUID());
+  }
+
+  /** Holds every line or none (see the module comment). */
+  async create(cart: NewCart, ctx: RequestContext): Promise<Answered> {
+    const now = this.#clock.now();
+    const lines = mergeLines(cart.lines);
+    const id = ctx.op ? await idForKey(ctx.op.key) : this.#newId();
+    let reservation: Reservation = {
+      id,
+      status: "pending",
+      lines: lines.map(({ productId, quantity }) => ({ productId, quantity })),
+      reference: cart.reference,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + cart.ttlSeconds * 1000),
+      updatedAt: now,
+      version: 1,
+      leaseUntil: new Date(now.getTime() + LEASE_MS),
+      attempt: 1,
+      requestId: ctx.requestId,
+      op: ctx.op ?? null,
+    };
+    if (!await this.#store.insert(reservation)) {
+      const found = await this.#retried(reservation, ctx);
+      if ("replayed" in found) return found;
+      reservation = found.again;
+    }
+
+    const held: ReservationLine[] = [];
+    const problems: CartProblem[] = [];
+    for (const [i, line] of lines.entries()) {
+      if (problems.length > 0) {
+        // The cart fails already: the other lines are only read, to report every short one.
+        const record = await this.#stock.get(line.productId);
+        if (record === null) {
+          problems.push({ index: line.index, productId: line.productId, kind: "no_stock_record" });
+        } else if (record.quantity < line.quantity) {
+          problems.push({
+            index: line.index,
+            productId: line.productId,
+            kind: "short",
+            requested: line.quantity,
+            available: record.quantity,
+          });
+        }
+        continue;
+      }
+      let result: ChangeResult;
+      try {
+        if (!leaseAllowsCall(reservation, this.#clock.now())) {
+          throw new OutcomeUnknownError("database", RETRY_SAME_KEY);
+        }
+        result = await this.#steps.step(reservation, line, holdStep(reservation, line), ctx);
+      } catch (err) {
+        // This line's hold may have landed: it is sent again before it is given back.
+        await this.#steps.undo(reservation, held, [lines[i]!], ctx).catch(() => {});
+        throw err;
+      }
+      if (result.ok) {
+        held.push(line);
+      } else if (result.reason === "insufficient_stock") {
+        problems.push({
+          index: line.index,
+          productId: line.productId,
+          kind: "short",
+          requested: line.quantity,
+          available: result.available,
+        });
+      } else if (result.reason === "not_found") {
+        problems.push({ index: line.index, productId: line.productId, kind: "no_stock_record" });
+      } else {
+        throw new Error(`Unexpected refusal of a reservation line: ${result.reason}`);
+      }
+    }
+    if (problems.length > 0) {
+      await this.#steps.undo(reservation, held, [], ctx);
+      throw new CartRefusedError(problems);
+    }
+    const next = this.#next(reservation, { status: "held", leaseUntil: null });
+    if (!await this.#store.replace(next, reservation.version)) {
+      // Only the sweeper takes a pending cart from its owner, once the lease ran out: it undoes it.
+      throw new OutcomeUnknownError("database", RETRY_SAME_KEY);
+    }
+    ctx.log.info(
+      { reservation_id: id, lines: lines.length, expires_at: next.expiresAt.toISOString() },
+      "reservation.held",
+    );
+    return { reservation: next, replayed: false };
+  }
+
+  /** A held or ended reservation; a cart still being applied, or refused, does not exist. */
+  async get(id: string): Promise<Reservation> {
+    const r = await this.#store.get(id);
+    if (r === null || visibleStatus(r, this.#clock.now()) === null) {
+      throw new ReservationNotFoundError(id);
+    }
+    return r;
+  }
+
+  /** What a client reads of `r` now. */
+  statusOf(r: Reservation): ReservationStatus {
+    return visibleStatus(r, this.#clock.now()) ?? "expired";
+  }
+
+  list(query: Omit<ReservationListQuery, "now">): Promise<ReservationPage> {
+    return this.#store.list({ ...query, now: this.#clock.now() });
+  }
+
+  /**
+   * Commits or releases a held reservation. Setting the status it has is a no-op; once the end is
+   * decided (recorded in the reservation) it is carried out to the last line, by this request or,
+   * if it fails, by anyone who looks next (a retry, the sweeper).
+   */
+  async close(
+    id: string,
+    to: ClosingStatus,
+    ctx: RequestContext,
+    expectedVersion?: number,
+  ): Promise<Reservation> {
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const r = await this.get(id);
+      if (expectedVersion !== undefined && r.version !== expectedVersion) {
+        throw new StaleReservationError(r.version);
+      }
+      const now = this.#clock.now();
+      const decision = decideClosing(r, to, now);
+      switch (decision.kind) {
+        case "noop":
+          return r;
+        case "closed":
+          throw new ReservationClosedError(id, decision.status);
+        case "expired":
+          throw new ReservationExpiredError(id);
+        case "help":
+          return await this.#steps.finish(r, to, ctx);
+        case "start": {
+          const moving = this.#next(r, {
+            status: motionOf(to),
+            leaseUntil: new Date(now.getTime() + LEASE_MS),
+          });
+          if (!await this.#store.replace(moving, r.version)) continue;
+          return await this.#steps.finish(moving, to, ctx);
+        }
+      }
+    }
+    throw new Error(`Reservation ${id} kept changing under ${MAX_ATTEMPTS} attempts`);
+  }
+
+  /** Moves the expiry of a held reservation to `ttlSeconds` from now. */
+  async extend(
+    id: string,
+    ttlSeconds: number,
+    expectedVersion?: number,
+  ): Promise<Reservation> {
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const r = await this.get(id);
+      if (expectedVersion !== undefined && r.version !== expectedVersion) {
+        throw new StaleReservationError(r.version);
+      }
+      const now = this.#clock.now();
+      const seen = visibleStatus(r, now)!;
+      if (seen !== "held") throw new ReservationClosedError(id, seen);
+      const next = this.#next(r, { expiresAt: new Date(now.getTime() + ttlSeconds * 1000) });
+      if (await this.#store.replace(next, r.version)) return next;
+    }
+    throw new Error(`Reservation ${id} kept changing under ${MAX_ATTEMPTS} attempts`);
+  }
+
+  /** The sweeper's round (see CartSteps.sweep). */
+  sweep(log: EventLog, limit = 50): Promise<number> {
+    return this.#steps.sweep(log, limit);
+  }
+
+  /** A keyed create found its reservation: answer it again, or try a cart that was undone again. */
+  async #retried(
+    mine: Reservation,
+    ctx: RequestContext,
+  ): Promise<Answered | { again: Reservation }> {
+    const found = await this.#store.get(mine.id);
+    if (found === null) throw new OutcomeUnknownError("database", RETRY_SAME_KEY);
+    if (found.op?.fingerprint !== mine.op?.fingerprint) throw new IdempotencyKeyReusedError();
+    if (found.status === "pending") throw new ReservationInProgressError(found.id);
+    if (found.status !== "failed") {
+      ctx.log.info(
+        { reservation_id: found.id, op_key_applied_before: true },
+        "reservation.replayed",
+      );
+      return { reservation: found, replayed: true };
+    }
+    // Refused or rolled back before: nothing of it is held, so the retry is a new attempt.
+    const again: Reservation = {
+      ...mine,
+      version: found.version + 1,
+      attempt: found.attempt + 1,
+    };
+    if (!await this.#store.replace(again, found.version)) {
+      throw new ReservationInProgressError(found.id);
+    }
+    return { again };
+  }
+
+  #next(r: Reservation, change: Partial<Reservation>): Reservation {
+    return this.#steps.next(r, change);
+  }
+}
