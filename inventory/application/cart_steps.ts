@@ -5,6 +5,9 @@
  */
 import type { Clock, EventLog } from "@stockroom/kernel";
 import { OutcomeUnknownError } from "@stockroom/kernel";
+import type { ChangeResult } from "../domain/adjustment.ts";
+import { type CartProblem, CartRefusedError } from "../domain/errors.ts";
+import type { ChangeIntent } from "../domain/movement.ts";
 import type { ReservationStore, StockRepository } from "../domain/ports.ts";
 import {
   dueWork,
@@ -13,9 +16,11 @@ import {
   endingStep,
   holdStep,
   LEASE_MS,
+  leaseAllowsCall,
   lineFingerprint,
   type LineStep,
   motionOf,
+  type RequestedLine,
   type Reservation,
   type ReservationLine,
   undoStep,
@@ -82,6 +87,101 @@ export class CartSteps {
   }
 
   /**
+   * Holds every line of a pending cart, or none: in one atomic write where the store has one,
+   * else line by line, in product order, giving back what it held when a line is short (then
+   * CartRefusedError, with every line that is short). If a store call fails, the lines that may
+   * be held are given back before the error goes on (or, failing that, by the sweeper).
+   */
+  async hold(reservation: Reservation, lines: readonly RequestedLine[], ctx: RequestContext) {
+    if (this.#stock.applyAll) return await this.#holdAtOnce(reservation, lines, ctx);
+    const held: ReservationLine[] = [];
+    const problems: CartProblem[] = [];
+    for (const [i, line] of lines.entries()) {
+      if (problems.length > 0) {
+        // The cart fails already: the other lines are only read, to report every short one.
+        const record = await this.#stock.get(line.productId);
+        if (record === null) {
+          problems.push({ index: line.index, productId: line.productId, kind: "no_stock_record" });
+        } else if (record.quantity < line.quantity) {
+          problems.push({
+            index: line.index,
+            productId: line.productId,
+            kind: "short",
+            requested: line.quantity,
+            available: record.quantity,
+          });
+        }
+        continue;
+      }
+      let result: ChangeResult;
+      try {
+        if (!leaseAllowsCall(reservation, this.#clock.now())) {
+          throw new OutcomeUnknownError("database", RETRY_SAME_KEY);
+        }
+        result = await this.step(reservation, line, holdStep(reservation, line), ctx);
+      } catch (err) {
+        // This line's hold may have landed: it is sent again before it is given back.
+        await this.undo(reservation, held, [lines[i]!], ctx).catch(() => {});
+        throw err;
+      }
+      if (result.ok) {
+        held.push(line);
+      } else if (result.reason === "insufficient_stock") {
+        problems.push({
+          index: line.index,
+          productId: line.productId,
+          kind: "short",
+          requested: line.quantity,
+          available: result.available,
+        });
+      } else if (result.reason === "not_found") {
+        problems.push({ index: line.index, productId: line.productId, kind: "no_stock_record" });
+      } else {
+        throw new Error(`Unexpected refusal of a reservation line: ${result.reason}`);
+      }
+    }
+    if (problems.length > 0) {
+      await this.undo(reservation, held, [], ctx);
+      throw new CartRefusedError(problems);
+    }
+  }
+
+  async #holdAtOnce(r: Reservation, lines: readonly RequestedLine[], ctx: RequestContext) {
+    let batch;
+    try {
+      batch = await this.#stock.applyAll!(
+        lines.map((line) => ({
+          productId: line.productId,
+          intent: this.#intent(r, line, holdStep(r, line), ctx),
+        })),
+      );
+    } catch (err) {
+      await this.undo(r, [], lines, ctx).catch(() => {});
+      throw err;
+    }
+    if (batch.applied) return;
+    const problems = batch.refusals.flatMap(({ index, result }): CartProblem[] => {
+      const { productId, index: sent, quantity } = lines[index]!;
+      if (result.reason === "not_found") {
+        return [{ index: sent, productId, kind: "no_stock_record" }];
+      }
+      if (result.reason === "insufficient_stock") {
+        return [{
+          index: sent,
+          productId,
+          kind: "short",
+          requested: quantity,
+          available: result.available,
+        }];
+      }
+      throw new Error(`Unexpected refusal of a reservation line: ${result.reason}`);
+    });
+    // Nothing was written: the cart only needs marking failed.
+    await this.undo(r, [], [], ctx);
+    throw new CartRefusedError(problems);
+  }
+
+  /**
    * Gives back the lines of a cart that will not be held: `held` are known to be held; `unsure`
    * may be, so each is held again under its key first (found if it landed, and then unable to land
    * later) and given back only if it is held. Then the cart is marked failed.
@@ -107,7 +207,12 @@ export class CartSteps {
   /** Carries a decided end out to every line, then records it; safe to run by several at once. */
   async finish(r: Reservation, ending: Ending, ctx: RequestContext): Promise<Reservation> {
     try {
-      for (const line of r.lines) {
+      // In one write where the store has one; line by line if that is refused (a deleted record).
+      const batch = await this.#stock.applyAll?.(r.lines.map((line) => ({
+        productId: line.productId,
+        intent: this.#intent(r, line, endingStep(r, line, ending), ctx),
+      })));
+      for (const line of batch?.applied ? [] : r.lines) {
         const result = await this.step(r, line, endingStep(r, line, ending), ctx);
         // A record deleted meanwhile has nothing left to give back or sell.
         if (!result.ok && result.reason !== "not_found") {
@@ -134,7 +239,16 @@ export class CartSteps {
   }
 
   step(r: Reservation, line: ReservationLine, step: LineStep, ctx: RequestContext) {
-    return this.#stock.apply(line.productId, {
+    return this.#stock.apply(line.productId, this.#intent(r, line, step, ctx));
+  }
+
+  #intent(
+    r: Reservation,
+    line: ReservationLine,
+    step: LineStep,
+    ctx: RequestContext,
+  ): ChangeIntent {
+    return {
       change: { kind: "adjust", delta: step.delta, reservedDelta: step.reservedDelta },
       reason: step.reason,
       reference: r.reference,
@@ -142,7 +256,7 @@ export class CartSteps {
       reservationId: r.id,
       at: this.#clock.now(),
       op: { key: step.key, fingerprint: lineFingerprint(step, line) },
-    });
+    };
   }
 
   /** `r` changed: the next version, written now. */

@@ -18,10 +18,7 @@
  */
 import type { Clock, EventLog } from "@stockroom/kernel";
 import { OutcomeUnknownError } from "@stockroom/kernel";
-import type { ChangeResult } from "../domain/adjustment.ts";
 import {
-  type CartProblem,
-  CartRefusedError,
   IdempotencyKeyReusedError,
   ReservationClosedError,
   ReservationExpiredError,
@@ -33,9 +30,7 @@ import type { ReservationStore, StockRepository } from "../domain/ports.ts";
 import {
   type ClosingStatus,
   decideClosing,
-  holdStep,
   LEASE_MS,
-  leaseAllowsCall,
   mergeLines,
   motionOf,
   type Reservation,
@@ -108,56 +103,7 @@ export class ReservationService {
       reservation = found.again;
     }
 
-    const held: ReservationLine[] = [];
-    const problems: CartProblem[] = [];
-    for (const [i, line] of lines.entries()) {
-      if (problems.length > 0) {
-        // The cart fails already: the other lines are only read, to report every short one.
-        const record = await this.#stock.get(line.productId);
-        if (record === null) {
-          problems.push({ index: line.index, productId: line.productId, kind: "no_stock_record" });
-        } else if (record.quantity < line.quantity) {
-          problems.push({
-            index: line.index,
-            productId: line.productId,
-            kind: "short",
-            requested: line.quantity,
-            available: record.quantity,
-          });
-        }
-        continue;
-      }
-      let result: ChangeResult;
-      try {
-        if (!leaseAllowsCall(reservation, this.#clock.now())) {
-          throw new OutcomeUnknownError("database", RETRY_SAME_KEY);
-        }
-        result = await this.#steps.step(reservation, line, holdStep(reservation, line), ctx);
-      } catch (err) {
-        // This line's hold may have landed: it is sent again before it is given back.
-        await this.#steps.undo(reservation, held, [lines[i]!], ctx).catch(() => {});
-        throw err;
-      }
-      if (result.ok) {
-        held.push(line);
-      } else if (result.reason === "insufficient_stock") {
-        problems.push({
-          index: line.index,
-          productId: line.productId,
-          kind: "short",
-          requested: line.quantity,
-          available: result.available,
-        });
-      } else if (result.reason === "not_found") {
-        problems.push({ index: line.index, productId: line.productId, kind: "no_stock_record" });
-      } else {
-        throw new Error(`Unexpected refusal of a reservation line: ${result.reason}`);
-      }
-    }
-    if (problems.length > 0) {
-      await this.#steps.undo(reservation, held, [], ctx);
-      throw new CartRefusedError(problems);
-    }
+    await this.#steps.hold(reservation, lines, ctx);
     const next = this.#next(reservation, { status: "held", leaseUntil: null });
     if (!await this.#store.replace(next, reservation.version)) {
       // Only the sweeper takes a pending cart from its owner, once the lease ran out: it undoes it.

@@ -4,6 +4,16 @@ import type { ChangeIntent, Movement } from "./movement.ts";
 import type { Reservation, ReservationListQuery, ReservationPage } from "./reservation.ts";
 import type { StockListQuery, StockPage, StockRecord } from "./stock.ts";
 
+export interface RecordChange {
+  productId: string;
+  intent: ChangeIntent;
+}
+
+/** All applied (each answer in order), or none, with why each refused change was refused. */
+export type BatchResult =
+  | { applied: true; results: Extract<ChangeResult, { ok: true }>[] }
+  | { applied: false; refusals: { index: number; result: Exclude<ChangeResult, { ok: true }> }[] };
+
 export type DeleteResult =
   | { ok: true }
   | { ok: false; reason: "not_found" }
@@ -24,6 +34,12 @@ export interface StockRepository {
    * a change already applied under the request's key answered from its movement, not applied again.
    */
   apply(productId: string, intent: ChangeIntent): Promise<ChangeResult>;
+  /**
+   * Optional, for a store that has multi-record atomic writes (Deno KV): applies every change or
+   * none, in one write, with the same rules as `apply` for each. A change already applied under
+   * its key is answered from its movement and not applied again.
+   */
+  applyAll?(changes: readonly RecordChange[]): Promise<BatchResult>;
   /** Movements after sequence `after`, ascending, at most `limit`; null when there is no record. */
   movements(productId: string, page: { after: number; limit: number }): Promise<Movement[] | null>;
   /** Deletes the record and its ledger; with `expectedSequence`, only at that version. */

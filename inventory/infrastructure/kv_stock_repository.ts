@@ -1,8 +1,9 @@
-import { type ChangeResult, decide, meetsPrecondition, replayOf } from "../domain/adjustment.ts";
+import { type ChangeResult, decide, meetsPrecondition } from "../domain/adjustment.ts";
 import { StockAlreadyExistsError } from "../domain/errors.ts";
 import { type ChangeIntent, nextMovement } from "../domain/movement.ts";
 import type { DeleteResult, StockRepository } from "../domain/ports.ts";
 import { assertDate, assertQuantity } from "../domain/stock.ts";
+import { applyAllOnce, keyedMovement } from "./kv_stock_batch.ts";
 import {
   backoff,
   COUNT,
@@ -59,21 +60,8 @@ export function createKvStockRepository(
     return mine;
   }
 
-  /** The movement an earlier request with this key wrote in the record's ledger, if any. */
-  async function keyed(productId: string, intent: ChangeIntent, ledger: string | undefined) {
-    if (!intent.op || ledger === undefined) return { entry: undefined, replay: undefined };
-    const entry = await kv.get<KeyValue>([MOVEMENT_KEY, productId, intent.op.key]);
-    if (entry.value === null || entry.value.ledger !== ledger) return { entry, replay: undefined };
-    const movement = await kv.get<MovementValue>([
-      MOVEMENT,
-      productId,
-      ledger,
-      entry.value.sequence,
-    ]);
-    if (movement.value === null) return { entry, replay: undefined };
-    const found = toMovement(productId, entry.value.sequence, movement.value);
-    return { entry, replay: replayOf(found, entry.value, intent) };
-  }
+  const keyed = (productId: string, intent: ChangeIntent, ledger: string | undefined) =>
+    keyedMovement(kv, productId, intent, ledger);
 
   /** Writes `value` and its movement (and key) as one commit, checked against what was read. */
   function commitChange(
@@ -136,6 +124,23 @@ export function createKvStockRepository(
   }
 
   return {
+    async applyAll(changes) {
+      const products = new Set(changes.map((c) => c.productId));
+      if (products.size !== changes.length) {
+        throw new RangeError("applyAll takes one change per record");
+      }
+      for (const { intent } of changes) {
+        assertDate(intent.at);
+        if (intent.change.kind === "set") assertQuantity(intent.change.quantity);
+      }
+      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        const result = await applyAllOnce(kv, changes);
+        if (result) return result;
+        await backoff(attempt);
+      }
+      throw new Error(`Stock changes gave up after ${maxAttempts} conflicting attempts`);
+    },
+
     async create(productId, intent) {
       assertDate(intent.at);
       if (intent.change.kind !== "set") throw new RangeError("A record is created by a set");

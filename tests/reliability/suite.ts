@@ -15,3 +15,4 @@ import "./hostile_input.ts"; // 4: property-based hostile input against every ro
 import "./auth.ts"; // 5: every route × every wrong key; the key never logged
 import "./shutdown.ts"; // 6: SIGTERM with requests in flight
 import "./flash_sale.ts"; // 7: a flash sale: burst past capacity, replay storm, SIGKILL mid-sale
+import "./carts.ts"; // 8: carts: racing, SIGKILL mid-cart, expiry with no traffic, hostile bodies

@@ -1,0 +1,299 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  call,
+  type CallResult,
+  countBy,
+  createProduct,
+  createStock,
+  createStores,
+  errorDocumentProblem,
+  figures,
+  ignore,
+  inventoryEnv,
+  listAll,
+  mapLimit,
+  percentile,
+  productsEnv,
+  type RunningService,
+  show,
+  sleep,
+  startService,
+  stopAll,
+} from "./support.ts";
+
+/**
+ * Case 8: carts over two inventory instances on one MongoDB-wire store (no multi-document
+ * transactions): racing carts, SIGKILL with carts in flight, expiry with no traffic, hostile
+ * cart bodies. The invariant checked after each: for every product, `reserved` equals the sum of
+ * its lines over the reservations that read as held, and `quantity + reserved` is what was stocked.
+ */
+
+const SEED = Number(Deno.env.get("RELIABILITY_SEED") ?? Date.now() % 2 ** 31);
+
+const cart = (lines: [string, number][], extra: Record<string, unknown> = {}) => ({
+  data: {
+    type: "reservations",
+    attributes: {
+      lines: lines.map(([product_id, quantity]) => ({ product_id, quantity })),
+      ...extra,
+    },
+  },
+});
+
+interface Level {
+  quantity: number;
+  reserved: number;
+}
+
+async function levelOf(base: string, id: string): Promise<Level> {
+  const r = await call(base, `/inventory/${id}`);
+  assert.equal(r.status, 200, show(r));
+  return { quantity: r.doc.data.attributes.quantity, reserved: r.doc.data.attributes.reserved };
+}
+
+/** Units of each product held by reservations that read as held, from the API's own list. */
+async function heldUnits(base: string, products: string[]): Promise<Map<string, number>> {
+  const held = new Map(products.map((id) => [id, 0]));
+  for (const r of await listAll(base, "/reservations?filter[status]=held")) {
+    for (const line of r.attributes.lines) {
+      if (held.has(line.product_id)) {
+        held.set(line.product_id, held.get(line.product_id)! + line.quantity);
+      }
+    }
+  }
+  return held;
+}
+
+/** The invariant, checked through the API; returns per-product figures. */
+async function assertHeldMatches(base: string, products: string[], stocked: number) {
+  const held = await heldUnits(base, products);
+  const levels = await Promise.all(products.map((id) => levelOf(base, id)));
+  products.forEach((id, i) => {
+    const level = levels[i]!;
+    assert.equal(level.reserved, held.get(id), `${id}: reserved is what held carts hold`);
+    assert.equal(level.quantity + level.reserved, stocked, `${id}: no unit lost or made`);
+  });
+  return levels;
+}
+
+Deno.test({
+  name: "reliability: carts over two inventory instances (race, SIGKILL, expiry, hostile bodies)",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const stores = await createStores("carts");
+    let products: RunningService | undefined;
+    let a: RunningService | undefined;
+    let b: RunningService | undefined;
+    try {
+      products = await startService("products", productsEnv(stores));
+      [a, b] = await Promise.all([
+        startService("inventory", inventoryEnv(stores, products.url)),
+        startService("inventory", inventoryEnv(stores, products.url)),
+      ]);
+      const instances = [a.url, b.url];
+      const stockUp = async (count: number, quantity: number) => {
+        const ids: string[] = [];
+        for (let i = 0; i < count; i++) {
+          const id = await createProduct(products!.url, `Cart item ${i}`);
+          await createStock(instances[0]!, id, quantity);
+          ids.push(id);
+        }
+        return ids;
+      };
+
+      await t.step(
+        "300 racing carts of 2 lines over 6 products of 20: only 201 or 409",
+        async () => {
+          const ids = await stockUp(6, 20);
+          const started = performance.now();
+          const results = await mapLimit(
+            Array.from({ length: 300 }, (_, i) => i),
+            48,
+            (i) =>
+              call(instances[i % 2]!, "/reservations", {
+                method: "POST",
+                body: cart([[ids[i % 6]!, 1 + (i % 2)], [ids[(i + 1 + (i % 5)) % 6]!, 1]]),
+              }),
+          );
+          const seconds = (performance.now() - started) / 1000;
+          const statuses = countBy(results, (r) => r.status);
+          const levels = await assertHeldMatches(instances[1]!, ids, 20);
+          const won = results.filter((r) => r.status === 201);
+          // Every 201's lines are held: the API's list agrees with the answers.
+          const answered = new Map(ids.map((id) => [id, 0]));
+          for (const r of won) {
+            for (const line of r.doc.data.attributes.lines) {
+              answered.set(line.product_id, answered.get(line.product_id)! + line.quantity);
+            }
+          }
+          figures("8 carts race", {
+            carts: results.length,
+            statuses,
+            seconds: seconds.toFixed(2),
+            p50_ms: Math.round(percentile(results.map((r) => r.ms), 50)),
+            max_ms: Math.round(Math.max(...results.map((r) => r.ms))),
+            reserved: levels.map((l) => l.reserved),
+            quantity: levels.map((l) => l.quantity),
+          });
+          const unexpected = results.filter((r) => r.status !== 201 && r.status !== 409);
+          assert.deepEqual(unexpected.map(show).slice(0, 5), [], "only 201 and 409");
+          for (const r of results.filter((r) => r.status === 409)) {
+            assert.ok(r.doc.errors.every((e: { code: string }) => e.code === "insufficient_stock"));
+          }
+          ids.forEach((id, i) => assert.equal(levels[i]!.reserved, answered.get(id), id));
+          assert.ok(won.length > 0);
+        },
+      );
+
+      await t.step("SIGKILL with 200 three-line carts in flight: settled within 30 s", async () => {
+        const ids = await stockUp(6, 50);
+        const sends = mapLimit(
+          Array.from({ length: 200 }, (_, i) => i),
+          64,
+          (i) =>
+            call(instances[0]!, "/reservations", {
+              method: "POST",
+              body: cart([[ids[i % 6]!, 1], [ids[(i + 2) % 6]!, 1], [ids[(i + 4) % 6]!, 1]]),
+              timeoutMs: 20_000,
+            }),
+        );
+        // Kill once some carts were answered, so others are surely in flight.
+        const deadline = Date.now() + 10_000;
+        while (Date.now() < deadline) {
+          const list = await call(instances[1]!, "/reservations?page[size]=1");
+          if ((list.doc?.meta?.total ?? 0) >= 10) break;
+          await sleep(20);
+        }
+        const killedAt = performance.now();
+        await a!.kill();
+        const results: CallResult[] = await sends;
+        const statuses = countBy(results, (r) => r.status);
+
+        // B's sweeper settles what A left pending once A's leases ran out (10 s).
+        let settledMs = -1;
+        let levels: Level[] = [];
+        for (let waited = 0; waited < 30_000; waited += 500) {
+          try {
+            levels = await assertHeldMatches(instances[1]!, ids, 50);
+            settledMs = Math.round(performance.now() - killedAt);
+            break;
+          } catch {
+            await sleep(500);
+          }
+        }
+        figures("8 carts sigkill", {
+          carts: results.length,
+          statuses_on_a: statuses,
+          settled_after_kill_ms: settledMs,
+          reserved: levels.map((l) => l.reserved),
+        });
+        assert.ok(settledMs >= 0, "settled within 30 s of the kill");
+        await assertHeldMatches(instances[1]!, ids, 50);
+        // Every cart A answered 201 to is held, in full.
+        for (const r of results.filter((r) => r.status === 201)) {
+          const read = await call(instances[1]!, `/reservations/${r.doc.data.id}`);
+          assert.equal(read.doc.data.attributes.status, "held", show(read));
+        }
+      });
+
+      await t.step("a 2 s hold expires with no request touching it", async () => {
+        const [id] = await stockUp(1, 5);
+        const made = await call(instances[1]!, "/reservations", {
+          method: "POST",
+          body: cart([[id!, 3]], { ttl_seconds: 2 }),
+        });
+        assert.equal(made.status, 201, show(made));
+        const expiresAt = new Date(made.doc.data.attributes.expires_at).getTime();
+        assert.deepEqual(await levelOf(instances[1]!, id!), { quantity: 2, reserved: 3 });
+        // Only the stock record is read, never the reservation, until the units are back.
+        let back = -1;
+        while (Date.now() < expiresAt + 8_000) {
+          const level = await levelOf(instances[1]!, id!);
+          if (level.quantity === 5 && level.reserved === 0) {
+            back = Date.now() - expiresAt;
+            break;
+          }
+          await sleep(100);
+        }
+        const read = await call(instances[1]!, `/reservations/${made.doc.data.id}`);
+        figures("8 carts expiry", { units_back_after_expiry_ms: back });
+        assert.ok(back >= 0 && back <= 5_000, `units back ${back} ms after expiry`);
+        assert.equal(read.doc.data.attributes.status, "expired");
+        const ledger = await call(instances[1]!, `/inventory/${id}/movements`);
+        assert.deepEqual(
+          ledger.doc.data.map((m: { attributes: { reason: string } }) => m.attributes.reason),
+          ["initial", "reservation_hold", "reservation_expire"],
+        );
+      });
+
+      await t.step("hostile cart bodies: 4xx JSON:API errors, nothing held", async () => {
+        const ids = await stockUp(2, 10);
+        const good = fc.record({
+          product_id: fc.constantFrom(...ids),
+          quantity: fc.integer({ min: 1, max: 3 }),
+        });
+        const poisonLine = fc.oneof(
+          fc.record({ product_id: fc.string(), quantity: fc.integer({ min: 1, max: 3 }) }),
+          fc.record({
+            product_id: fc.constantFrom(...ids),
+            quantity: fc.oneof(fc.integer({ max: 0 }), fc.double(), fc.string(), fc.constant(null)),
+          }),
+          fc.record({
+            product_id: fc.constantFrom(...ids),
+            quantity: fc.constant(1),
+            location_id: fc.string(),
+          }),
+          fc.record({ product_id: fc.uuid(), quantity: fc.constant(1) }),
+          fc.record({ product_id: fc.constantFrom(...ids), quantity: fc.constant(1_000) }),
+          fc.anything(),
+        );
+        const poisoned = fc.oneof(
+          fc.tuple(fc.array(good, { maxLength: 3 }), poisonLine, fc.array(good, { maxLength: 3 }))
+            .map(([x, p, y]) => ({ lines: [...x, p, ...y] })),
+          fc.record({
+            lines: fc.array(good, { minLength: 1, maxLength: 2 }),
+            ttl_seconds: fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 86_401 }), fc.string()),
+          }),
+          fc.record({
+            lines: fc.array(good, { minLength: 1, maxLength: 2 }),
+            reference: fc.oneof(fc.string({ minLength: 256, maxLength: 300 }), fc.integer()),
+          }),
+          fc.record({
+            lines: fc.oneof(
+              fc.constant([]),
+              fc.string(),
+              fc.constant(null),
+              fc.array(good, { minLength: 101, maxLength: 101 }),
+            ),
+          }),
+        );
+        const answers: CallResult[] = [];
+        await fc.assert(
+          fc.asyncProperty(poisoned, async (attributes) => {
+            const r = await call(instances[1]!, "/reservations", {
+              method: "POST",
+              body: { data: { type: "reservations", attributes } },
+            });
+            answers.push(r);
+            return r.status >= 400 && r.status < 500 && errorDocumentProblem(r) === null;
+          }),
+          { seed: SEED, numRuns: 150 },
+        );
+        figures("8 carts hostile", {
+          seed: SEED,
+          requests: answers.length,
+          statuses: countBy(answers, (r) => r.status),
+        });
+        for (const id of ids) {
+          assert.deepEqual(await levelOf(instances[1]!, id), { quantity: 10, reserved: 0 });
+        }
+      });
+    } finally {
+      await stopAll([a, b, products]);
+      await stores.drop();
+    }
+  },
+});
