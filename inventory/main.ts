@@ -60,6 +60,8 @@ async function guarded(
       ...common,
       writes: ["create", "apply", "delete"],
       ungated: ["ping"],
+      // A retry of an applied keyed change is answered by a read while writes queue.
+      answeredByRead: { apply: "replayed" },
     }),
     reservations: guardStore(stores.reservations, { ...common, writes: ["insert", "replace"] }),
     idempotencyStore: guardStore(stores.idempotencyStore, {

@@ -119,6 +119,11 @@ export class AdmissionGate {
     return this.#callMs;
   }
 
+  /** Whether a call now would start at once (a free slot, nobody waiting). */
+  get idle(): boolean {
+    return this.#inFlight < this.#options.limit && this.waiting === 0;
+  }
+
   /** Calls in flight now. */
   get inFlight(): number {
     return this.#inFlight;

@@ -25,6 +25,13 @@ export interface StoreGuardOptions<T> {
   gates: { read: AdmissionGate; write: AdmissionGate };
   /** The methods that change the store. */
   writes: readonly (keyof T & string)[];
+  /**
+   * Writes whose answer may exist already (a retry of a change applied under its key), each with
+   * the read that finds it: when the write gate cannot start the write at once, the read is asked
+   * first, through the read gate, and an answer other than null is given without the write. So a
+   * replay costs one read under any load, and is never refused for the writes queued around it.
+   */
+  answeredByRead?: Partial<Record<keyof T & string, keyof T & string>>;
   /** Methods that bypass admission (a readiness probe must answer under overload: it is not an outage). */
   ungated?: readonly (keyof T & string)[];
   /** Client-side bound on one admitted call. */
@@ -59,7 +66,15 @@ export function guardStore<T extends object>(store: T, options: StoreGuardOption
       const gate = ungated.has(name) ? undefined : write ? options.gates.write : options.gates.read;
       const call = (args: unknown[]) =>
         deadlines.run(Promise.resolve(value.apply(target, args)), `${options.dependency} ${name}`);
+      const reader = options.answeredByRead?.[name as keyof T & string];
       return async (...args: unknown[]) => {
+        if (reader !== undefined && gate !== undefined && !gate.idle) {
+          const answer =
+            await (receiver as Record<string, (...a: unknown[]) => Promise<unknown>>)[reader]!(
+              ...args,
+            );
+          if (answer !== null) return answer;
+        }
         try {
           return await (gate ? gate.run(() => call(args)) : call(args));
         } catch (err) {

@@ -97,3 +97,46 @@ Deno.test("guardStore() refuses past admission without calling the store, but pr
   await Promise.all([first, read, ping]);
   assert.deepEqual(calls, ["write", "read", "ping"]);
 });
+
+Deno.test("guardStore() answers a write by its read while writes queue, and only then", async () => {
+  const gates = {
+    read: new AdmissionGate({ dependency: "database", limit: 4, queue: 4, maxWaitMs: 60_000 }),
+    write: new AdmissionGate({ dependency: "database", limit: 1, queue: 4, maxWaitMs: 60_000 }),
+  };
+  const calls: string[] = [];
+  const hold = Promise.withResolvers<void>();
+  const store = {
+    apply: async (key: string) => {
+      calls.push(`apply ${key}`);
+      if (key === "slow") await hold.promise;
+      return `applied ${key}`;
+    },
+    replayed: (
+      key: string,
+    ) => (calls.push(`replayed ${key}`), Promise.resolve(key === "done" ? "replayed done" : null)),
+  };
+  const guarded = guardStore(store, {
+    dependency: "database",
+    gates,
+    writes: ["apply"],
+    answeredByRead: { apply: "replayed" },
+    timeoutMs: 10_000,
+    classify,
+    settle: "retry",
+  });
+  // An idle gate: the write goes straight to the store, no read first.
+  assert.equal(await guarded.apply("done"), "applied done");
+  const slow = guarded.apply("slow");
+  // The write gate is busy: a known answer comes from one read; an unknown one waits its turn.
+  assert.equal(await guarded.apply("done"), "replayed done");
+  const fresh = guarded.apply("new");
+  hold.resolve();
+  assert.deepEqual([await slow, await fresh], ["applied slow", "applied new"]);
+  assert.deepEqual(calls, [
+    "apply done",
+    "apply slow",
+    "replayed done",
+    "replayed new",
+    "apply new",
+  ]);
+});

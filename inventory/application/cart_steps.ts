@@ -121,8 +121,7 @@ export class CartSteps {
         result = await this.step(reservation, line, holdStep(reservation, line), ctx);
       } catch (err) {
         // This line's hold may have landed: it is sent again before it is given back.
-        await this.undo(reservation, held, [lines[i]!], ctx).catch(() => {});
-        throw err;
+        throw await this.#givenBack(this.undo(reservation, held, [lines[i]!], ctx), err);
       }
       if (result.ok) {
         held.push(line);
@@ -156,8 +155,7 @@ export class CartSteps {
         })),
       );
     } catch (err) {
-      await this.undo(r, [], lines, ctx).catch(() => {});
-      throw err;
+      throw await this.#givenBack(this.undo(r, [], lines, ctx), err);
     }
     if (batch.applied) return;
     const problems = batch.refusals.flatMap(({ index, result }): CartProblem[] => {
@@ -179,6 +177,22 @@ export class CartSteps {
     // Nothing was written: the cart only needs marking failed.
     await this.undo(r, [], [], ctx);
     throw new CartRefusedError(problems);
+  }
+
+  /**
+   * The error a failed hold answers with: its own once the lines are given back (nothing is held:
+   * a 503 stays true); if they could not be, the sweeper gives them back once the lease ran out,
+   * so the client hears that the outcome is not settled yet (504), not that nothing happened.
+   */
+  async #givenBack(undo: Promise<void>, err: unknown): Promise<unknown> {
+    try {
+      await undo;
+      return err;
+    } catch (cause) {
+      return err instanceof OutcomeUnknownError
+        ? err
+        : new OutcomeUnknownError("database", RETRY_SAME_KEY, { cause });
+    }
   }
 
   /**

@@ -35,6 +35,11 @@ export interface StockRepository {
    */
   apply(productId: string, intent: ChangeIntent): Promise<ChangeResult>;
   /**
+   * The answer to a change already applied under the intent's key (from its movement), or null:
+   * one read, and none at all without a key. A retry after a lost answer is answered by it.
+   */
+  replayed(productId: string, intent: ChangeIntent): Promise<ChangeResult | null>;
+  /**
    * Optional, for a store that has multi-record atomic writes (Deno KV): applies every change or
    * none, in one write, with the same rules as `apply` for each. A change already applied under
    * its key is answered from its movement and not applied again.

@@ -188,6 +188,13 @@ export function createKvStockRepository(
       });
     },
 
+    async replayed(productId, intent) {
+      if (!intent.op) return null;
+      const entry = await kv.get<StockValue>([STOCK, productId]);
+      if (entry.value === null) return null;
+      return (await keyed(productId, intent, entry.value.ledger)).replay ?? null;
+    },
+
     async get(productId) {
       const entry = await kv.get<StockValue>([STOCK, productId]);
       return entry.value === null ? null : toRecord(productId, entry.value);

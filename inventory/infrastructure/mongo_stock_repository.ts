@@ -193,6 +193,12 @@ export async function createMongoStockRepository(
       return { ok: true, record: toRecord(doc), movement, replayed: false };
     },
 
+    async replayed(productId, intent) {
+      if (!intent.op) return null;
+      const doc = await stock.findOne({ product_id: productId }, LIMIT);
+      return doc === null ? null : await applied(doc, intent);
+    },
+
     async get(productId) {
       const doc = await stock.findOne({ product_id: productId }, LIMIT);
       return doc === null ? null : toRecord(doc);

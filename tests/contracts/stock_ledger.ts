@@ -5,6 +5,7 @@ import {
   assertLedger,
   at,
   create,
+  intent,
   ledger,
   rec,
   recordOf,
@@ -90,6 +91,26 @@ export function stockLedgerContract(
     assert.ok(set2.ok && set2.replayed && set1.ok && set2.record.sequence === set1.record.sequence);
     assert.deepEqual(await repo.get("p-1"), rec("p-1", 20, at(5), 4));
     await assertLedger(repo, "p-1", 4);
+  });
+
+  test("replayed() answers a keyed change from its movement, in one read, and nothing else", async (repo) => {
+    await create(repo, "p-1", 10);
+    const buy = (fingerprint = "fp-k") =>
+      intent({ kind: "adjust", delta: -2 }, at(1), {
+        op: { key: "k", fingerprint },
+      });
+    assert.equal(await repo.replayed("p-1", buy()), null, "not applied yet");
+    const first = await repo.apply("p-1", buy());
+    assert.ok(first.ok);
+    const again = await repo.replayed("p-1", buy());
+    assert.deepEqual(again, { ...first, replayed: true });
+    assert.deepEqual(await repo.replayed("p-1", buy("other")), {
+      ok: false,
+      reason: "key_reused",
+    });
+    assert.equal(await repo.replayed("p-1", intent({ kind: "adjust", delta: -2 }, at(1))), null);
+    assert.equal(await repo.replayed("nope", buy()), null);
+    assert.equal((await repo.get("p-1"))?.quantity, 8);
   });
 
   test("concurrent retries of one keyed purchase apply it once", async (repo) => {

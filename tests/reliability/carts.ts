@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { FaultProxy } from "./fault_proxy.ts";
 import {
   call,
   type CallResult,
@@ -20,6 +21,7 @@ import {
   sleep,
   startService,
   stopAll,
+  viaPort,
 } from "./support.ts";
 
 /**
@@ -231,6 +233,94 @@ Deno.test({
           ["initial", "reservation_hold", "reservation_expire"],
         );
       });
+
+      await t.step(
+        "the store refused, black-holed and cut during carts: honest answers",
+        async () => {
+          const ids = await stockUp(4, 40);
+          const proxy = new FaultProxy({
+            upstreamHost: stores.mongoHost,
+            upstreamPort: stores.mongoPort,
+          });
+          const c = await startService(
+            "inventory",
+            inventoryEnv(stores, products!.url, {
+              MONGODB_URL: viaPort(stores.mongoUrl, proxy.port),
+            }),
+          );
+          try {
+            const sent: { reference: string; r: CallResult }[] = [];
+            let running = true;
+            const workers = Array.from({ length: 6 }, async (_, w) => {
+              for (let i = 0; running; i++) {
+                const reference = `fault-${w}-${i}`;
+                const r = await call(c.url, "/reservations", {
+                  method: "POST",
+                  body: cart([[ids[(w + i) % 4]!, 1], [ids[(w + i + 1) % 4]!, 1]], { reference }),
+                  headers: { "Idempotency-Key": reference },
+                  timeoutMs: 15_000,
+                });
+                sent.push({ reference, r });
+                if (r.status !== 201 && r.status !== 409) await sleep(50);
+              }
+            });
+            for (
+              const mode of ["pass", "refuse", "pass", "blackhole", "pass", "cut", "pass"] as const
+            ) {
+              proxy.setMode(mode);
+              await sleep(mode === "blackhole" ? 2_500 : 1_000);
+            }
+            running = false;
+            await Promise.all(workers);
+            const statuses = countBy(sent, ({ r }) => r.status);
+            // Whatever a failure left pending is settled by the sweepers once its lease ran out.
+            let settledMs = -1;
+            const started = performance.now();
+            while (performance.now() - started < 30_000) {
+              try {
+                await assertHeldMatches(instances[1]!, ids, 40);
+                settledMs = Math.round(performance.now() - started);
+                break;
+              } catch {
+                await sleep(500);
+              }
+            }
+            const held = new Set<string>();
+            for (const r of await listAll(instances[1]!, "/reservations?filter[status]=held")) {
+              if (r.attributes.reference?.startsWith("fault-")) held.add(r.attributes.reference);
+            }
+            const wrong = sent.filter(({ reference, r }) =>
+              r.status === 201
+                ? !held.has(reference)
+                : r.status !== 504 && r.status !== 0 && held.has(reference)
+            );
+            const errors = sent.filter(({ r }) =>
+              r.status >= 400 && errorDocumentProblem(r) !== null
+            );
+            figures("8 carts store faults", {
+              carts: sent.length,
+              statuses,
+              settled_after_load_ms: settledMs,
+              held: held.size,
+              proxy: proxy.stats,
+            });
+            assert.ok(settledMs >= 0, "settled within 30 s");
+            assert.deepEqual(
+              wrong.map(({ r }) => show(r)).slice(0, 5),
+              [],
+              "201 held; refusals not",
+            );
+            assert.deepEqual(errors.map(({ r }) => show(r)).slice(0, 5), [], "JSON:API errors");
+            assert.ok(
+              sent.every(({ r }) => [201, 409, 503, 504].includes(r.status)),
+              JSON.stringify(statuses),
+            );
+          } finally {
+            await c.stop();
+            await proxy.close();
+          }
+        },
+      );
 
       await t.step("hostile cart bodies: 4xx JSON:API errors, nothing held", async () => {
         const ids = await stockUp(2, 10);
