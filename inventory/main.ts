@@ -8,6 +8,7 @@ import type { EventLog } from "@stockroom/kernel";
 import type { StoreGatesOptions } from "@stockroom/runtime/admission";
 import type { StoreFailure } from "@stockroom/runtime/store_guard";
 import type { InventoryConfig } from "./config.ts";
+import type { ChangeIntent } from "./domain/movement.ts";
 import type { IdempotencyStore, ReservationStore, StockRepository } from "./domain/ports.ts";
 import { SERVICE } from "./service.ts";
 
@@ -61,7 +62,9 @@ async function guarded(
       writes: ["create", "apply", "delete"],
       ungated: ["ping"],
       // A retry of an applied keyed change is answered by a read while writes queue.
-      answeredByRead: { apply: "replayed" },
+      answeredByRead: {
+        apply: { read: "replayed", when: (_id: string, intent: ChangeIntent) => !!intent.op },
+      },
     }),
     reservations: guardStore(stores.reservations, { ...common, writes: ["insert", "replace"] }),
     idempotencyStore: guardStore(stores.idempotencyStore, {

@@ -27,11 +27,14 @@ export interface StoreGuardOptions<T> {
   writes: readonly (keyof T & string)[];
   /**
    * Writes whose answer may exist already (a retry of a change applied under its key), each with
-   * the read that finds it: when the write gate cannot start the write at once, the read is asked
-   * first, through the read gate, and an answer other than null is given without the write. So a
+   * the read that finds it and `when` it may (the call's arguments say): when the write gate
+   * cannot start the write at once, the read is asked first, through the read gate, and an answer
+   * other than null is given without the write. So a
    * replay costs one read under any load, and is never refused for the writes queued around it.
    */
-  answeredByRead?: Partial<Record<keyof T & string, keyof T & string>>;
+  answeredByRead?: Partial<
+    Record<keyof T & string, { read: keyof T & string; when: (...args: never[]) => boolean }>
+  >;
   /** Methods that bypass admission (a readiness probe must answer under overload: it is not an outage). */
   ungated?: readonly (keyof T & string)[];
   /** Client-side bound on one admitted call. */
@@ -68,11 +71,14 @@ export function guardStore<T extends object>(store: T, options: StoreGuardOption
         deadlines.run(Promise.resolve(value.apply(target, args)), `${options.dependency} ${name}`);
       const reader = options.answeredByRead?.[name as keyof T & string];
       return async (...args: unknown[]) => {
-        if (reader !== undefined && gate !== undefined && !gate.idle) {
-          const answer =
-            await (receiver as Record<string, (...a: unknown[]) => Promise<unknown>>)[reader]!(
-              ...args,
-            );
+        if (
+          reader !== undefined && gate !== undefined && !gate.idle &&
+          (reader.when as (...a: unknown[]) => boolean)(...args)
+        ) {
+          const read = (receiver as Record<string, (...a: unknown[]) => Promise<unknown>>)[
+            reader.read
+          ]!;
+          const answer = await read(...args);
           if (answer !== null) return answer;
         }
         try {

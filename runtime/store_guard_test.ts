@@ -119,7 +119,7 @@ Deno.test("guardStore() answers a write by its read while writes queue, and only
     dependency: "database",
     gates,
     writes: ["apply"],
-    answeredByRead: { apply: "replayed" },
+    answeredByRead: { apply: { read: "replayed", when: (key: string) => key !== "plain" } },
     timeoutMs: 10_000,
     classify,
     settle: "retry",
@@ -130,13 +130,21 @@ Deno.test("guardStore() answers a write by its read while writes queue, and only
   // The write gate is busy: a known answer comes from one read; an unknown one waits its turn.
   assert.equal(await guarded.apply("done"), "replayed done");
   const fresh = guarded.apply("new");
+  // A write that no read can answer (`when` says so) only waits.
+  const plain = guarded.apply("plain");
   hold.resolve();
-  assert.deepEqual([await slow, await fresh], ["applied slow", "applied new"]);
+  assert.deepEqual([await slow, await fresh, await plain], [
+    "applied slow",
+    "applied new",
+    "applied plain",
+  ]);
   assert.deepEqual(calls, [
     "apply done",
     "apply slow",
     "replayed done",
     "replayed new",
+    // "new" joined the write queue after its read: "plain" was in it already.
+    "apply plain",
     "apply new",
   ]);
 });

@@ -16,11 +16,7 @@ import {
   uuidParam,
 } from "@stockroom/http";
 import type { ReservationService } from "../application/reservation_service.ts";
-import {
-  CartRefusedError,
-  ReservationClosedError,
-  StaleReservationError,
-} from "../domain/errors.ts";
+import { CartRefusedError, StaleReservationError } from "../domain/errors.ts";
 import type { IdempotencyStore, KeyedAnswer } from "../domain/ports.ts";
 import {
   DEFAULT_TTL_SECONDS,
@@ -178,12 +174,7 @@ export function reservationRoutes(options: ReservationRoutesOptions): Hono<Inven
             r = await service.extend(id, ttl_seconds, expected);
           } else {
             // `held` alone: nothing to change, if it still is.
-            r = await service.get(id);
-            if (expected !== undefined && r.version !== expected) {
-              throw new StaleReservationError(r.version);
-            }
-            const seen = service.statusOf(r);
-            if (seen !== "held") throw new ReservationClosedError(id, seen);
+            r = await service.stillHeld(id, expected);
           }
         } catch (err) {
           fail(err);

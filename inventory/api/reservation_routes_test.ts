@@ -1,20 +1,13 @@
 import assert from "node:assert/strict";
-import { MongoClient } from "mongodb";
 import { JSONAPI_MEDIA_TYPE } from "@stockroom/http";
 import { FakeClock } from "../../tests/support/fake_clock.ts";
 import { jsonApiBody } from "../../tests/support/jsonapi.ts";
 import { memoryLogger } from "../../tests/support/memory_logger.ts";
 import { createInventoryApp } from "../app.ts";
+import { inventoryBackends } from "../../tests/support/inventory_stores.ts";
 import type { ProductCatalog } from "../domain/ports.ts";
-import { createKvIdempotencyStore } from "../infrastructure/kv_idempotency_store.ts";
-import { createKvReservationStore } from "../infrastructure/kv_reservation_store.ts";
-import { createKvStockRepository } from "../infrastructure/kv_stock_repository.ts";
-import { createMongoIdempotencyStore } from "../infrastructure/mongo_idempotency_store.ts";
-import { createMongoReservationStore } from "../infrastructure/mongo_reservation_store.ts";
-import { createMongoStockRepository } from "../infrastructure/mongo_stock_repository.ts";
 
 const KEY = "inventory-test-key-001";
-const MONGODB_URL = Deno.env.get("MONGODB_URL");
 
 /** Every product exists: these cases are about carts, not the catalog. */
 const catalog: ProductCatalog = {
@@ -22,42 +15,7 @@ const catalog: ProductCatalog = {
   ping: () => Promise.resolve(),
 };
 
-const backends = [
-  {
-    name: "Deno KV",
-    ignore: false,
-    async open() {
-      const kv = await Deno.openKv(":memory:");
-      return {
-        repository: createKvStockRepository(kv, { closeKv: false }),
-        reservations: createKvReservationStore(kv),
-        idempotencyStore: createKvIdempotencyStore(kv),
-        close: () => Promise.resolve(kv.close()),
-      };
-    },
-  },
-  {
-    name: "MongoDB (MONGODB_URL)",
-    ignore: !MONGODB_URL,
-    async open() {
-      const client = new MongoClient(MONGODB_URL!, { serverSelectionTimeoutMS: 3000 });
-      const db = `carts_test_${crypto.randomUUID().slice(0, 8)}`;
-      const repository = await createMongoStockRepository(client, db, { closeClient: false });
-      return {
-        repository,
-        reservations: await createMongoReservationStore(client, db),
-        idempotencyStore: await createMongoIdempotencyStore(client, db),
-        async close() {
-          await repository.close();
-          await client.db(db).dropDatabase();
-          await client.close();
-        },
-      };
-    },
-  },
-];
-
-for (const backend of backends) {
+for (const backend of inventoryBackends) {
   Deno.test({
     name: `reservations API (${backend.name})`,
     ignore: backend.ignore,
@@ -169,6 +127,10 @@ for (const backend of backends) {
           assert.equal(stale.status, 412);
           assert.equal(stale.headers.get("etag"), etag);
           await stale.body?.cancel();
+          const stillHeld = await patch(id, { status: "held" }, { "If-Match": etag });
+          assert.equal(stillHeld.status, 200);
+          assert.equal(stillHeld.headers.get("etag"), etag, "held → held changes nothing");
+          await stillHeld.body?.cancel();
           const committed = await patch(id, { status: "committed" }, { "If-Match": etag });
           assert.equal(committed.status, 200);
           assert.equal((await jsonApiBody(committed)).data.attributes.status, "committed");
@@ -180,6 +142,9 @@ for (const backend of backends) {
           const closed = await patch(id, { status: "released" });
           assert.equal(closed.status, 409);
           assert.equal((await jsonApiBody(closed)).errors[0].code, "reservation_closed");
+          const notHeld = await patch(id, { status: "held" });
+          assert.equal(notHeld.status, 409);
+          assert.equal((await jsonApiBody(notHeld)).errors[0].code, "reservation_closed");
 
           const movements = (await jsonApiBody(await req(`/inventory/${a}/movements`))).data;
           assert.deepEqual(

@@ -1,61 +1,12 @@
 import assert from "node:assert/strict";
-import { MongoClient } from "mongodb";
 import { JSONAPI_MEDIA_TYPE } from "@stockroom/http";
 import { memoryLogger } from "../../tests/support/memory_logger.ts";
 import { jsonApiBody } from "../../tests/support/jsonapi.ts";
 import { createInventoryApp } from "../app.ts";
-import type { IdempotencyStore, ReservationStore, StockRepository } from "../domain/ports.ts";
-import { createKvReservationStore } from "../infrastructure/kv_reservation_store.ts";
-import { createMongoReservationStore } from "../infrastructure/mongo_reservation_store.ts";
+import { inventoryBackends } from "../../tests/support/inventory_stores.ts";
 import { HttpProductCatalog } from "../infrastructure/http_product_catalog.ts";
-import { createKvIdempotencyStore } from "../infrastructure/kv_idempotency_store.ts";
-import { createKvStockRepository } from "../infrastructure/kv_stock_repository.ts";
-import { createMongoIdempotencyStore } from "../infrastructure/mongo_idempotency_store.ts";
-import { createMongoStockRepository } from "../infrastructure/mongo_stock_repository.ts";
 
 const KEY = "inventory-test-key-001";
-const MONGODB_URL = Deno.env.get("MONGODB_URL");
-
-interface Stores {
-  repository: StockRepository;
-  reservations: ReservationStore;
-  idempotencyStore: IdempotencyStore;
-  close(): Promise<void>;
-}
-
-const backends: { name: string; ignore: boolean; open: () => Promise<Stores> }[] = [
-  {
-    name: "Deno KV",
-    ignore: false,
-    async open() {
-      const kv = await Deno.openKv(":memory:");
-      return {
-        repository: createKvStockRepository(kv, { closeKv: false }),
-        reservations: createKvReservationStore(kv),
-        idempotencyStore: createKvIdempotencyStore(kv),
-        close: () => Promise.resolve(kv.close()),
-      };
-    },
-  },
-  {
-    name: "MongoDB (MONGODB_URL)",
-    ignore: !MONGODB_URL,
-    async open() {
-      const client = new MongoClient(MONGODB_URL!, { serverSelectionTimeoutMS: 3000 });
-      // A database of its own, so parallel test files never share documents.
-      const db = `api_test_${crypto.randomUUID().slice(0, 8)}`;
-      return {
-        repository: await createMongoStockRepository(client, db, { closeClient: false }),
-        reservations: await createMongoReservationStore(client, db),
-        idempotencyStore: await createMongoIdempotencyStore(client, db),
-        async close() {
-          await client.db(db).dropDatabase();
-          await client.close();
-        },
-      };
-    },
-  },
-];
 
 /** A real products server: known ids answer 200, others 404, and `down` makes it answer 503. */
 function productsServer() {
@@ -72,7 +23,7 @@ function productsServer() {
   return { url: `http://127.0.0.1:${server.addr.port}`, known, state, server };
 }
 
-for (const backend of backends) {
+for (const backend of inventoryBackends) {
   Deno.test({
     name: `inventory API (${backend.name})`,
     ignore: backend.ignore,

@@ -139,18 +139,13 @@ export class ReservationService {
    * decided (recorded in the reservation) it is carried out to the last line, by this request or,
    * if it fails, by anyone who looks next (a retry, the sweeper).
    */
-  async close(
+  close(
     id: string,
     to: ClosingStatus,
     ctx: RequestContext,
     expectedVersion?: number,
   ): Promise<Reservation> {
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const r = await this.get(id);
-      if (expectedVersion !== undefined && r.version !== expectedVersion) {
-        throw new StaleReservationError(r.version);
-      }
-      const now = this.#clock.now();
+    return this.#atVersion(id, expectedVersion, async (r, now) => {
       const decision = decideClosing(r, to, now);
       switch (decision.kind) {
         case "noop":
@@ -166,30 +161,43 @@ export class ReservationService {
             status: motionOf(to),
             leaseUntil: new Date(now.getTime() + LEASE_MS),
           });
-          if (!await this.#store.replace(moving, r.version)) continue;
+          if (!await this.#store.replace(moving, r.version)) return undefined;
           return await this.#steps.finish(moving, to, ctx);
         }
       }
-    }
-    throw new Error(`Reservation ${id} kept changing under ${MAX_ATTEMPTS} attempts`);
+    });
   }
 
   /** Moves the expiry of a held reservation to `ttlSeconds` from now. */
-  async extend(
+  extend(id: string, ttlSeconds: number, expectedVersion?: number): Promise<Reservation> {
+    return this.#atVersion(id, expectedVersion, async (r, now) => {
+      held(r, now);
+      const next = this.#next(r, { expiresAt: new Date(now.getTime() + ttlSeconds * 1000) });
+      return await this.#store.replace(next, r.version) ? next : undefined;
+    });
+  }
+
+  /** The reservation, if it is (still) held at the expected version: `status: held` changes nothing. */
+  stillHeld(id: string, expectedVersion?: number): Promise<Reservation> {
+    return this.#atVersion(id, expectedVersion, (r, now) => Promise.resolve(held(r, now)));
+  }
+
+  /**
+   * Reads the reservation and runs `change` on it, which answers undefined when another instance
+   * changed it meanwhile (then it is read again); `If-Match` is checked on every read.
+   */
+  async #atVersion<T>(
     id: string,
-    ttlSeconds: number,
-    expectedVersion?: number,
-  ): Promise<Reservation> {
+    expectedVersion: number | undefined,
+    change: (r: Reservation, now: Date) => Promise<T | undefined>,
+  ): Promise<T> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const r = await this.get(id);
       if (expectedVersion !== undefined && r.version !== expectedVersion) {
         throw new StaleReservationError(r.version);
       }
-      const now = this.#clock.now();
-      const seen = visibleStatus(r, now)!;
-      if (seen !== "held") throw new ReservationClosedError(id, seen);
-      const next = this.#next(r, { expiresAt: new Date(now.getTime() + ttlSeconds * 1000) });
-      if (await this.#store.replace(next, r.version)) return next;
+      const done = await change(r, this.#clock.now());
+      if (done !== undefined) return done;
     }
     throw new Error(`Reservation ${id} kept changing under ${MAX_ATTEMPTS} attempts`);
   }
@@ -230,4 +238,11 @@ export class ReservationService {
   #next(r: Reservation, change: Partial<Reservation>): Reservation {
     return this.#steps.next(r, change);
   }
+}
+
+/** `r` if it reads as held at `now`; otherwise it has ended and cannot change. */
+function held(r: Reservation, now: Date): Reservation {
+  const seen = visibleStatus(r, now)!;
+  if (seen !== "held") throw new ReservationClosedError(r.id, seen);
+  return r;
 }
