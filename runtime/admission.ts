@@ -100,7 +100,7 @@ export class AdmissionGate {
    * PATCH cost ~180 µs on the full path).
    */
   shedIfFull(): boolean {
-    if (this.#inFlight < this.#options.limit || this.#canQueue()) return false;
+    if (!this.full) return false;
     this.#options.onEvent?.("shed");
     return true;
   }
@@ -119,9 +119,9 @@ export class AdmissionGate {
     return this.#callMs;
   }
 
-  /** Whether a call now would start at once (a free slot, nobody waiting). */
-  get idle(): boolean {
-    return this.#inFlight < this.#options.limit && this.waiting === 0;
+  /** Whether a call now could neither start nor queue (it would be refused); counts nothing. */
+  get full(): boolean {
+    return this.#inFlight >= this.#options.limit && !this.#canQueue();
   }
 
   /** Calls in flight now. */

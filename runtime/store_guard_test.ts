@@ -98,10 +98,10 @@ Deno.test("guardStore() refuses past admission without calling the store, but pr
   assert.deepEqual(calls, ["write", "read", "ping"]);
 });
 
-Deno.test("guardStore() answers a write by its read while writes queue, and only then", async () => {
+Deno.test("guardStore() answers a write by its read when it would be refused, and only then", async () => {
   const gates = {
     read: new AdmissionGate({ dependency: "database", limit: 4, queue: 4, maxWaitMs: 60_000 }),
-    write: new AdmissionGate({ dependency: "database", limit: 1, queue: 4, maxWaitMs: 60_000 }),
+    write: new AdmissionGate({ dependency: "database", limit: 1, queue: 1, maxWaitMs: 60_000 }),
   };
   const calls: string[] = [];
   const hold = Promise.withResolvers<void>();
@@ -113,7 +113,8 @@ Deno.test("guardStore() answers a write by its read while writes queue, and only
     },
     replayed: (
       key: string,
-    ) => (calls.push(`replayed ${key}`), Promise.resolve(key === "done" ? "replayed done" : null)),
+    ) => (calls.push(`replayed ${key}`),
+      Promise.resolve(key.startsWith("done") ? "replayed done" : null)),
   };
   const guarded = guardStore(store, {
     dependency: "database",
@@ -124,27 +125,22 @@ Deno.test("guardStore() answers a write by its read while writes queue, and only
     classify,
     settle: "retry",
   });
-  // An idle gate: the write goes straight to the store, no read first.
+  // A free slot, then a free place in the queue: the write goes its way, no read first.
   assert.equal(await guarded.apply("done"), "applied done");
   const slow = guarded.apply("slow");
-  // The write gate is busy: a known answer comes from one read; an unknown one waits its turn.
+  const queued = guarded.apply("done-queued");
+  // The gate would refuse now: a known answer comes from one read; an unknown write is refused,
+  // and so is one that no read can answer (`when` says so), without a read.
   assert.equal(await guarded.apply("done"), "replayed done");
-  const fresh = guarded.apply("new");
-  // A write that no read can answer (`when` says so) only waits.
-  const plain = guarded.apply("plain");
+  await assert.rejects(guarded.apply("new"), OverloadedError);
+  await assert.rejects(guarded.apply("plain"), OverloadedError);
   hold.resolve();
-  assert.deepEqual([await slow, await fresh, await plain], [
-    "applied slow",
-    "applied new",
-    "applied plain",
-  ]);
+  assert.deepEqual([await slow, await queued], ["applied slow", "applied done-queued"]);
   assert.deepEqual(calls, [
     "apply done",
     "apply slow",
     "replayed done",
     "replayed new",
-    // "new" joined the write queue after its read: "plain" was in it already.
-    "apply plain",
-    "apply new",
+    "apply done-queued",
   ]);
 });

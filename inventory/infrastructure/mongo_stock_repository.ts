@@ -22,6 +22,7 @@ import {
   RECENT_KEYS,
   type StockDocument,
   type StoredMovement,
+  storeMovement,
   toMovement,
 } from "./mongo_ledger.ts";
 import { Flusher, type FlusherOptions } from "./mongo_flusher.ts";
@@ -170,14 +171,38 @@ export async function createMongoStockRepository(
       if (intent.change.kind !== "set") throw new RangeError("A record is created by a set");
       assertQuantity(intent.change.quantity);
       const movement = nextMovement({ quantity: 0, reserved: 0, sequence: 0 }, productId, intent);
+      const ledger = crypto.randomUUID();
+      // The first movement (and its key) is written before the record, under the new record's own
+      // ledger id: until the record exists nothing names that ledger, so if the insert below
+      // loses to another creation, or this process dies first, the movement is unreachable. The
+      // record then starts with nothing pending, and a creation costs no flush (an update: on
+      // FerretDB an update reads the whole collection, 6 ms at 500 records and 15 ms at 5,000).
+      const [first] = derivePending({
+        product_id: productId,
+        quantity: movement.quantity,
+        reserved: 0,
+        last_updated: intent.at,
+        sequence: 1,
+        ledger,
+        pending: [encodePending(pendingOf(intent, movement.delta, 0))],
+        ops: [],
+      });
+      await movements.insertOne(storeMovement(first!), LIMIT);
+      if (intent.op) {
+        await keys.insertOne({
+          _id: keyId(ledger, intent.op.key),
+          sequence: 1,
+          fingerprint: intent.op.fingerprint,
+        }, LIMIT);
+      }
       const doc: StockDocument = {
         product_id: productId,
         quantity: movement.quantity,
         reserved: 0,
         last_updated: intent.at,
         sequence: 1,
-        ledger: crypto.randomUUID(),
-        pending: [encodePending(pendingOf(intent, movement.delta, 0))],
+        ledger,
+        pending: [],
         ops: intent.op ? [intent.op.key] : [],
       };
       try {
@@ -189,7 +214,6 @@ export async function createMongoStockRepository(
         if (replay) return replay;
         throw new StockAlreadyExistsError(productId);
       }
-      flusher.saw(doc);
       return { ok: true, record: toRecord(doc), movement, replayed: false };
     },
 
