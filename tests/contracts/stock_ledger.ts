@@ -166,6 +166,37 @@ export function stockLedgerContract(
     }
   });
 
+  register(
+    "keyed changes stay exactly-once when another instance makes the record again",
+    async (h) => {
+      const other = await h.second();
+      const keyed = (k: string) => intent({ kind: "adjust", delta: -1 }, at(1), key(k));
+      try {
+        await create(h.repo, "p-1", 10);
+        assert.ok((await h.repo.apply("p-1", keyed("a"))).ok);
+        // Another instance deletes the record and makes it again: a new ledger.
+        assert.deepEqual(await other.delete("p-1"), { ok: true });
+        await create(other, "p-1", 5, at(2));
+        // The first instance's keyed changes apply to the new record: once each, twins included.
+        const twins = await Promise.all([
+          h.repo.apply("p-1", keyed("b")),
+          h.repo.apply("p-1", keyed("b")),
+        ]);
+        assert.deepEqual(twins.map((r) => r.ok && r.replayed).sort(), [false, true]);
+        assert.ok(
+          (await h.repo.apply("p-1", keyed("a"))).ok,
+          "a key of the old record is new here",
+        );
+        const again = await h.repo.apply("p-1", keyed("a"));
+        assert.ok(again.ok && again.replayed, "and once only");
+        assert.equal((await other.get("p-1"))?.quantity, 3);
+        await assertLedger(other, "p-1", 3);
+      } finally {
+        await other.close();
+      }
+    },
+  );
+
   register("a crash between the stock write and the ledger write loses no movement", async (h) => {
     const crashing = await h.crashing();
     await create(crashing, "p-1", 10);
