@@ -375,14 +375,57 @@ Deno.test({
           }),
           { seed: SEED, numRuns: 150 },
         );
+        // And on a held cart's PATCH: every poisoned change is a 4xx and the cart stays as it was.
+        const held = await call(instances[1]!, "/reservations", {
+          method: "POST",
+          body: cart([[ids[0]!, 2]]),
+        });
+        assert.equal(held.status, 201, show(held));
+        const rid = held.doc.data.id;
+        const before = await call(instances[1]!, `/reservations/${rid}`);
+        const patches = fc.oneof(
+          fc.record({
+            status: fc.oneof(fc.string(), fc.constantFrom("expired", "pending", "HELD")),
+          }),
+          fc.record({
+            ttl_seconds: fc.oneof(
+              fc.integer({ max: 0 }),
+              fc.integer({ min: 86_401 }),
+              fc.double().filter((d) => !Number.isInteger(d)),
+              fc.string(),
+            ),
+          }),
+          fc.record({
+            status: fc.constantFrom("committed", "released"),
+            ttl_seconds: fc.integer({ min: 1, max: 60 }),
+          }),
+          fc.record({ lines: fc.anything() }),
+          fc.constant({}),
+          fc.anything(),
+        );
+        await fc.assert(
+          fc.asyncProperty(patches, fc.boolean(), async (attributes, wrongId) => {
+            const r = await call(instances[1]!, `/reservations/${rid}`, {
+              method: "PATCH",
+              body: {
+                data: { type: "reservations", id: wrongId ? crypto.randomUUID() : rid, attributes },
+              },
+            });
+            answers.push(r);
+            return r.status >= 400 && r.status < 500 && errorDocumentProblem(r) === null;
+          }),
+          { seed: SEED, numRuns: 100 },
+        );
+        const after = await call(instances[1]!, `/reservations/${rid}`);
         figures("8 carts hostile", {
           seed: SEED,
           requests: answers.length,
           statuses: countBy(answers, (r) => r.status),
         });
-        for (const id of ids) {
-          assert.deepEqual(await levelOf(instances[1]!, id), { quantity: 10, reserved: 0 });
-        }
+        assert.deepEqual(after.doc, before.doc, "the held cart is unchanged");
+        assert.equal(after.headers.get("etag"), before.headers.get("etag"));
+        assert.deepEqual(await levelOf(instances[1]!, ids[0]!), { quantity: 8, reserved: 2 });
+        assert.deepEqual(await levelOf(instances[1]!, ids[1]!), { quantity: 10, reserved: 0 });
       });
     } finally {
       await stopAll([a, b, products]);
