@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { JSONAPI_MEDIA_TYPE } from "@stockroom/http";
 import { FakeClock } from "../../tests/support/fake_clock.ts";
-import { jsonApiBody } from "../../tests/support/jsonapi.ts";
+import { appRequester, jsonApiBody } from "../../tests/support/jsonapi.ts";
 import { memoryLogger } from "../../tests/support/memory_logger.ts";
 import { createInventoryApp } from "../app.ts";
 import { inventoryBackends } from "../../tests/support/inventory_stores.ts";
@@ -33,23 +32,7 @@ for (const backend of inventoryBackends) {
         logger,
         clock,
       });
-      const req = (
-        path: string,
-        init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
-      ) =>
-        Promise.resolve(app.request(path, {
-          method: init.method ?? "GET",
-          headers: {
-            "X-API-Key": KEY,
-            ...(init.body !== undefined ? { "Content-Type": JSONAPI_MEDIA_TYPE } : {}),
-            ...init.headers,
-          },
-          body: init.body === undefined
-            ? undefined
-            : typeof init.body === "string"
-            ? init.body
-            : JSON.stringify(init.body),
-        }));
+      const req = appRequester(app, KEY);
       const stock = async (quantity: number) => {
         const id = crypto.randomUUID();
         const res = await req("/inventory", {

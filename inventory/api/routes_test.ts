@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { JSONAPI_MEDIA_TYPE } from "@stockroom/http";
 import { memoryLogger } from "../../tests/support/memory_logger.ts";
-import { jsonApiBody } from "../../tests/support/jsonapi.ts";
+import { appRequester, jsonApiBody } from "../../tests/support/jsonapi.ts";
 import { createInventoryApp } from "../app.ts";
 import { inventoryBackends } from "../../tests/support/inventory_stores.ts";
 import { HttpProductCatalog } from "../infrastructure/http_product_catalog.ts";
@@ -44,23 +43,7 @@ for (const backend of inventoryBackends) {
         apiKey: KEY,
         logger,
       });
-      const req = (
-        path: string,
-        init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
-      ) =>
-        Promise.resolve(app.request(path, {
-          method: init.method ?? "GET",
-          headers: {
-            "X-API-Key": KEY,
-            ...(init.body !== undefined ? { "Content-Type": JSONAPI_MEDIA_TYPE } : {}),
-            ...init.headers,
-          },
-          body: init.body === undefined
-            ? undefined
-            : typeof init.body === "string"
-            ? init.body
-            : JSON.stringify(init.body),
-        }));
+      const req = appRequester(app, KEY);
       const newProduct = () => {
         const id = crypto.randomUUID();
         products.known.add(id);

@@ -30,3 +30,27 @@ export async function jsonApiBody(res: Response): Promise<any> {
   assert.equal(res.headers.get("content-type"), "application/vnd.api+json");
   return assertJsonApi(await res.json());
 }
+
+/** A request to an in-process app with the API key, a body sent as a JSON:API document. */
+export function appRequester(
+  app: { request(path: string, init: RequestInit): Response | Promise<Response> },
+  apiKey: string,
+) {
+  return (
+    path: string,
+    init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<Response> =>
+    Promise.resolve(app.request(path, {
+      method: init.method ?? "GET",
+      headers: {
+        "X-API-Key": apiKey,
+        ...(init.body !== undefined ? { "Content-Type": "application/vnd.api+json" } : {}),
+        ...init.headers,
+      },
+      body: init.body === undefined
+        ? undefined
+        : typeof init.body === "string"
+        ? init.body
+        : JSON.stringify(init.body),
+    }));
+}
