@@ -71,7 +71,7 @@ function cartRefused(err: CartRefusedError): ApiError {
 function fail(err: unknown): never {
   if (err instanceof CartRefusedError) throw cartRefused(err);
   if (err instanceof StaleReservationError) {
-    throw preconditionFailed(`"r${err.version}"`);
+    throw preconditionFailed(reservationTag(err));
   }
   rethrow(err);
 }

@@ -102,6 +102,6 @@ export function reservationResource(
 }
 
 /** A reservation's entity tag: its record's version, which every change moves on. */
-export function reservationTag(r: Reservation): string {
+export function reservationTag(r: Pick<Reservation, "version">): string {
   return entityTag(`r${r.version}`);
 }

@@ -4,7 +4,11 @@
  * out, again and again, until it is done (see reservation_service.ts).
  */
 import type { Clock, EventLog } from "@stockroom/kernel";
-import { OutcomeUnknownError } from "@stockroom/kernel";
+import {
+  DependencyUnavailableError,
+  OutcomeUnknownError,
+  OverloadedError,
+} from "@stockroom/kernel";
 import type { ChangeResult } from "../domain/adjustment.ts";
 import { type CartProblem, CartRefusedError } from "../domain/errors.ts";
 import type { ChangeIntent } from "../domain/movement.ts";
@@ -180,6 +184,19 @@ export class CartSteps {
   }
 
   /**
+   * A cart whose lines are all held could not be recorded as held: if the store refused the write
+   * (nothing applied), the lines are given back now, so its 503 stays true; if the write's outcome
+   * is unknown, the record may say held, so nothing is undone here (a pending record is undone by
+   * the sweeper once its lease ran out).
+   */
+  async notRecorded(r: Reservation, ctx: RequestContext, err: unknown): Promise<unknown> {
+    if (err instanceof OverloadedError || err instanceof DependencyUnavailableError) {
+      return await this.#givenBack(this.undo(r, r.lines, [], ctx), err);
+    }
+    return err;
+  }
+
+  /**
    * The error a failed hold answers with: its own once the lines are given back (nothing is held:
    * a 503 stays true); if they could not be, the sweeper gives them back once the lease ran out,
    * so the client hears that the outcome is not settled yet (504), not that nothing happened.
@@ -277,17 +294,4 @@ export class CartSteps {
   next(r: Reservation, change: Partial<Reservation>): Reservation {
     return { ...r, ...change, version: r.version + 1, updatedAt: this.#clock.now() };
   }
-}
-
-/** A keyed cart's id, the same for every retry of the key: a UUID made of the key's SHA-256. */
-export async function idForKey(key: string): Promise<string> {
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`reservation\n${key}`)),
-  );
-  digest[6] = (digest[6]! & 0x0f) | 0x80; // version 8: custom
-  digest[8] = (digest[8]! & 0x3f) | 0x80; // RFC 9562 variant
-  const hex = Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${
-    hex.slice(20)
-  }`;
 }

@@ -40,7 +40,7 @@ import {
   type ReservationStatus,
   visibleStatus,
 } from "../domain/reservation.ts";
-import { CartSteps, idForKey, MAX_ATTEMPTS, RETRY_SAME_KEY } from "./cart_steps.ts";
+import { CartSteps, MAX_ATTEMPTS, RETRY_SAME_KEY } from "./cart_steps.ts";
 import type { RequestContext } from "./inventory_service.ts";
 
 export interface ReservationServiceDeps {
@@ -105,7 +105,13 @@ export class ReservationService {
 
     await this.#steps.hold(reservation, lines, ctx);
     const next = this.#next(reservation, { status: "held", leaseUntil: null });
-    if (!await this.#store.replace(next, reservation.version)) {
+    let recorded: boolean;
+    try {
+      recorded = await this.#store.replace(next, reservation.version);
+    } catch (err) {
+      throw await this.#steps.notRecorded(reservation, ctx, err);
+    }
+    if (!recorded) {
       // Only the sweeper takes a pending cart from its owner, once the lease ran out: it undoes it.
       throw new OutcomeUnknownError("database", RETRY_SAME_KEY);
     }
@@ -245,4 +251,17 @@ function held(r: Reservation, now: Date): Reservation {
   const seen = visibleStatus(r, now)!;
   if (seen !== "held") throw new ReservationClosedError(r.id, seen);
   return r;
+}
+
+/** A keyed cart's id, the same for every retry of the key: a UUID made of the key's SHA-256. */
+async function idForKey(key: string): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`reservation\n${key}`)),
+  );
+  digest[6] = (digest[6]! & 0x0f) | 0x80; // version 8: custom
+  digest[8] = (digest[8]! & 0x3f) | 0x80; // RFC 9562 variant
+  const hex = Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${
+    hex.slice(20)
+  }`;
 }

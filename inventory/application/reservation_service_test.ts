@@ -75,3 +75,32 @@ Deno.test("a cart whose lines cannot be given back is a 504, and the sweep gives
   assert.deepEqual(await levels(), [5, 5, 5]);
   kv.close();
 });
+
+Deno.test("a cart the store refuses to record as held gives its lines back and keeps its 503", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const stock = createKvStockRepository(kv, { closeKv: false });
+  for (const id of ["p-1", "p-2", "p-3"]) await create(stock, id, 5);
+  const store = createKvReservationStore(kv);
+  let refused = 0;
+  const carts = new ReservationService({
+    stock,
+    reservations: {
+      ...store,
+      replace(next, version) {
+        // The write that records the cart as held is refused, as a full write gate refuses.
+        if (next.status === "held" && refused++ === 0) {
+          return Promise.reject(new OverloadedError("database"));
+        }
+        return store.replace(next, version);
+      },
+    },
+    clock: new FakeClock(),
+  });
+  await assert.rejects(carts.create(cart, ctx), OverloadedError);
+  for (const id of ["p-1", "p-2", "p-3"]) {
+    const record = await stock.get(id);
+    assert.deepEqual([record?.quantity, record?.reserved], [5, 0], id);
+  }
+  assert.equal((await carts.list({ offset: 0, limit: 10 })).total, 0);
+  kv.close();
+});

@@ -1,6 +1,6 @@
 /** Deno KV stock changes that read a key's movement, and several records changed in one commit. */
 import { type ChangeResult, decide, replayOf } from "../domain/adjustment.ts";
-import type { ChangeIntent } from "../domain/movement.ts";
+import type { ChangeIntent, Movement } from "../domain/movement.ts";
 import type { BatchResult, RecordChange } from "../domain/ports.ts";
 import {
   KEY_TTL_MS,
@@ -36,6 +36,46 @@ export async function keyedMovement(
   if (movement.value === null) return { entry, replay: undefined };
   const found = toMovement(productId, entry.value.sequence, movement.value);
   return { entry, replay: replayOf(found, entry.value, intent) };
+}
+
+/** The record as `movement` leaves it. */
+export function valueAfter(current: StockValue, movement: Movement, at: Date): StockValue {
+  return {
+    quantity: movement.quantity,
+    reserved: movement.reserved,
+    lastUpdated: at,
+    sequence: movement.sequence,
+    ledger: current.ledger,
+  };
+}
+
+/**
+ * Adds a change to `atomic`: the record, its movement, its indexes and, for a keyed change, the
+ * key (checked against `keyEntry` when one was read; within a batch the record's own check covers
+ * it, since a key is only ever written together with its record).
+ */
+export function writeChange(
+  atomic: Deno.AtomicOperation,
+  productId: string,
+  value: StockValue,
+  movement: MovementValue,
+  intent: ChangeIntent,
+  keyEntry?: Deno.KvEntryMaybe<KeyValue>,
+): Deno.AtomicOperation {
+  atomic.set([STOCK, productId], value).set(
+    [MOVEMENT, productId, value.ledger, value.sequence],
+    movement,
+  );
+  if (intent.op) {
+    const key: KeyValue = {
+      ledger: value.ledger,
+      sequence: value.sequence,
+      fingerprint: intent.op.fingerprint,
+    };
+    if (keyEntry) atomic.check(keyEntry);
+    atomic.set([MOVEMENT_KEY, productId, intent.op.key], key, { expireIn: KEY_TTL_MS });
+  }
+  return setIndexes(atomic, productId, value);
 }
 
 /**
@@ -74,25 +114,9 @@ export async function applyAllOnce(
       continue;
     }
     const { movement } = decision;
-    const after: StockValue = {
-      quantity: movement.quantity,
-      reserved: movement.reserved,
-      lastUpdated: intent.at,
-      sequence: movement.sequence,
-      ledger: current.ledger,
-    };
+    const after = valueAfter(current, movement, intent.at);
     removeIndexes(atomic.check(entry), productId, current, after);
-    atomic.set([STOCK, productId], after)
-      .set([MOVEMENT, productId, after.ledger, after.sequence], toMovementValue(movement));
-    if (intent.op) {
-      const key: KeyValue = {
-        ledger: after.ledger,
-        sequence: after.sequence,
-        fingerprint: intent.op.fingerprint,
-      };
-      atomic.set([MOVEMENT_KEY, productId, intent.op.key], key, { expireIn: KEY_TTL_MS });
-    }
-    setIndexes(atomic, productId, after);
+    writeChange(atomic, productId, after, toMovementValue(movement), intent);
     results.push({ ok: true, record: toRecord(productId, after), movement, replayed: false });
   }
   if (refusals.length > 0) return { applied: false, refusals };

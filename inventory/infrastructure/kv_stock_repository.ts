@@ -3,11 +3,10 @@ import { StockAlreadyExistsError } from "../domain/errors.ts";
 import { type ChangeIntent, nextMovement } from "../domain/movement.ts";
 import type { DeleteResult, StockRepository } from "../domain/ports.ts";
 import { assertDate, assertQuantity } from "../domain/stock.ts";
-import { applyAllOnce, keyedMovement } from "./kv_stock_batch.ts";
+import { applyAllOnce, keyedMovement, valueAfter, writeChange } from "./kv_stock_batch.ts";
 import {
   backoff,
   COUNT,
-  KEY_TTL_MS,
   type KeyValue,
   listStock,
   MINUS_ONE,
@@ -15,7 +14,6 @@ import {
   MOVEMENT_KEY,
   type MovementValue,
   removeIndexes,
-  setIndexes,
   STOCK,
   type StockValue,
   toMovement,
@@ -63,32 +61,6 @@ export function createKvStockRepository(
   const keyed = (productId: string, intent: ChangeIntent, ledger: string | undefined) =>
     keyedMovement(kv, productId, intent, ledger);
 
-  /** Writes `value` and its movement (and key) as one commit, checked against what was read. */
-  function commitChange(
-    atomic: Deno.AtomicOperation,
-    productId: string,
-    value: StockValue,
-    movement: MovementValue,
-    intent: ChangeIntent,
-    keyEntry: Deno.KvEntryMaybe<KeyValue> | undefined,
-  ) {
-    atomic.set([STOCK, productId], value).set(
-      [MOVEMENT, productId, value.ledger, value.sequence],
-      movement,
-    );
-    if (intent.op && keyEntry) {
-      const key: KeyValue = {
-        ledger: value.ledger,
-        sequence: value.sequence,
-        fingerprint: intent.op.fingerprint,
-      };
-      atomic.check(keyEntry).set([MOVEMENT_KEY, productId, intent.op.key], key, {
-        expireIn: KEY_TTL_MS,
-      });
-    }
-    return setIndexes(atomic, productId, value).commit();
-  }
-
   async function applyOnce(productId: string, intent: ChangeIntent): Promise<ChangeResult> {
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const entry = await kv.get<StockValue>([STOCK, productId]);
@@ -99,22 +71,16 @@ export function createKvStockRepository(
       const decision = decide(toRecord(productId, current), intent);
       if (!decision.ok) return decision;
       const { movement } = decision;
-      const after: StockValue = {
-        quantity: movement.quantity,
-        reserved: movement.reserved,
-        lastUpdated: intent.at,
-        sequence: movement.sequence,
-        ledger: current.ledger,
-      };
+      const after = valueAfter(current, movement, intent.at);
       const atomic = removeIndexes(kv.atomic().check(entry), productId, current, after);
-      const result = await commitChange(
+      const result = await writeChange(
         atomic,
         productId,
         after,
         toMovementValue(movement),
         intent,
         keyEntry,
-      );
+      ).commit();
       if (result.ok) {
         return { ok: true, record: toRecord(productId, after), movement, replayed: false };
       }
@@ -171,14 +137,14 @@ export function createKvStockRepository(
           // A null versionstamp check makes the insert conditional on the key being absent.
           const atomic = kv.atomic().check({ key: [STOCK, productId], versionstamp: null })
             .sum(COUNT, 1n);
-          const result = await commitChange(
+          const result = await writeChange(
             atomic,
             productId,
             value,
             toMovementValue(movement),
             intent,
             keyEntry,
-          );
+          ).commit();
           if (result.ok) {
             return { ok: true, record: toRecord(productId, value), movement, replayed: false };
           }
