@@ -34,6 +34,8 @@ const KV_IN_FLIGHT = 32;
 /** The sweeper's pause between rounds, and how many reservations a round settles at most. */
 const SWEEP_INTERVAL_MS = 1000;
 const SWEEP_BATCH = 50;
+/** How long shutdown waits for answers still being kept (after up to 4 s of draining). */
+const RECORDER_FLUSH_MS = 1500;
 
 /**
  * Admission control and honest failures in front of both stores (see runtime/store_guard.ts): a
@@ -239,8 +241,9 @@ async function start(draining: () => boolean): Promise<StartedService> {
     flush: () => flushLogger(logger),
     onClose: async () => {
       await sweeper.stop();
-      // Answers given but not yet kept, then the ledger's pending copies (the stores' close).
-      await recorder.flush().catch(() => {});
+      // Answers given but not yet kept (bounded: one not kept only makes its retry slower, as the
+      // change's movement answers it), then the stores.
+      await recorder.flush(RECORDER_FLUSH_MS);
       await stores.close();
     },
   };

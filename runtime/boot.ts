@@ -170,13 +170,18 @@ export function boot(options: BootOptions): BootedServer {
     const s = service ?? await Promise.race([ready, drained.then(() => undefined)]);
     if (!s) Deno.exit(0); // It never finished starting: nothing was served or applied.
     s.log.info({ signal }, "server.draining");
+    const began = performance.now();
     await Promise.race([server!.shutdown(), drained]);
+    const drainMs = Math.round(performance.now() - began);
     try {
       await s.onClose();
     } catch (err) {
       s.log.error({ err }, "server.close_failed");
     }
-    s.log.info({}, "server.stopped");
+    s.log.info(
+      { drain_ms: drainMs, close_ms: Math.round(performance.now() - began) - drainMs },
+      "server.stopped",
+    );
     // The log writes in batches: let it finish (bounded) before exiting.
     await Promise.race([s.flush(), sleep(500)]);
     Deno.exit(0);

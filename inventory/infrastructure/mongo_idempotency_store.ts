@@ -41,6 +41,24 @@ export async function createMongoIdempotencyStore(
     await collection.deleteMany({ expires_at: { $lte: now } }, LIMIT);
   }
 
+  /** Inserts the documents; returns those whose key was taken already (left as they are). */
+  async function insertKeepingFirst(docs: KeyDocument[]): Promise<KeyDocument[]> {
+    try {
+      await collection.insertMany(docs, { ordered: false, ...LIMIT });
+      return [];
+    } catch (error) {
+      const writeErrors = (error as { writeErrors?: { code?: number; index: number }[] })
+        .writeErrors;
+      if (writeErrors === undefined) {
+        if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) return docs;
+        throw error;
+      }
+      if (!writeErrors.every((e) => e.code === DUPLICATE_KEY)) throw error;
+      const taken = new Set(writeErrors.map((e) => e.index));
+      return docs.filter((_, i) => taken.has(i));
+    }
+  }
+
   return {
     async lookup(key) {
       const doc = await collection.findOne({ _id: key }, LIMIT);
@@ -61,21 +79,17 @@ export async function createMongoIdempotencyStore(
         response: _toStored(a.response),
         expires_at: new Date(now.getTime() + ttlMs),
       }));
-      try {
-        // One insert for the batch; a key that holds an answer already keeps it.
-        await collection.insertMany(docs, { ordered: false, ...LIMIT });
-      } catch (error) {
-        const writeErrors = (error as { writeErrors?: { code?: number }[] }).writeErrors;
-        const duplicatesOnly = error instanceof MongoServerError && error.code === DUPLICATE_KEY ||
-          (writeErrors !== undefined && writeErrors.every((e) => e.code === DUPLICATE_KEY));
-        if (!duplicatesOnly) throw error;
-        // An expired answer (not yet swept) gives way to the new one.
-        await Promise.all(
-          docs.map((doc) =>
-            collection.updateOne({ _id: doc._id, expires_at: { $lte: now } }, { $set: doc }, LIMIT)
-          ),
-        );
-      }
+      // One insert for the batch; a key that holds an answer already keeps it.
+      const taken = await insertKeepingFirst(docs);
+      if (taken.length === 0) return;
+      // An expired answer (not yet swept) gives way to the new one: two commands for the batch,
+      // not one per key (FerretDB applies every update by reading the whole collection, so an
+      // update per key made a replay storm's recording take seconds).
+      const gone = await collection.deleteMany(
+        { _id: { $in: taken.map((doc) => doc._id) }, expires_at: { $lte: now } },
+        LIMIT,
+      );
+      if (gone.deletedCount > 0) await insertKeepingFirst(taken);
     },
   };
 }

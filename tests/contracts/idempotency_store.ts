@@ -102,4 +102,20 @@ export function idempotencyStoreContract(
     await store.record([answer("k-1", "fp-2")], DAY_MS);
     assert.equal((await store.lookup("k-1"))?.fingerprint, "fp-2");
   });
+
+  test("record() of one batch: an expired key renewed, a live one kept, a new one added", async (store) => {
+    await store.record([answer("k-old")], 50);
+    await store.record([answer("k-live")], DAY_MS);
+    await _sleep(120);
+    await store.record(
+      [answer("k-live", "fp-2"), answer("k-old", "fp-2"), answer("k-new", "fp-2")],
+      DAY_MS,
+    );
+    assert.deepEqual(
+      await Promise.all(
+        ["k-live", "k-old", "k-new"].map(async (k) => (await store.lookup(k))?.fingerprint),
+      ),
+      ["fp-1", "fp-2", "fp-2"],
+    );
+  });
 }

@@ -128,9 +128,20 @@ export async function startService(
     clearTimeout(timer);
     if (timedOut) child.kill("SIGKILL");
     const final = await status;
+    console.log(
+      name,
+      JSON.stringify(
+        lines.filter((l) => /^(server\.|idempotency|reservation|store)/.test(String(l.message))),
+      ),
+    );
     await Promise.all([stdoutDone, stderrDone]);
     await Deno.remove(cwd, { recursive: true }).catch(() => {});
-    assert.ok(!timedOut, `${name} did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM`);
+    assert.ok(
+      !timedOut,
+      `${name} did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM; its last log lines:\n${
+        lines.slice(-12).map((l) => JSON.stringify(l)).join("\n")
+      }`,
+    );
     assert.equal(final.code, 0, `${name} exited with ${final.code}: ${stderr.join("\n")}`);
   };
 
