@@ -128,12 +128,6 @@ export async function startService(
     clearTimeout(timer);
     if (timedOut) child.kill("SIGKILL");
     const final = await status;
-    console.log(
-      name,
-      JSON.stringify(
-        lines.filter((l) => /^(server\.|idempotency|reservation|store)/.test(String(l.message))),
-      ),
-    );
     await Promise.all([stdoutDone, stderrDone]);
     await Deno.remove(cwd, { recursive: true }).catch(() => {});
     assert.ok(
