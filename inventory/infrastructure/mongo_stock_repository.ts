@@ -128,7 +128,13 @@ export async function createMongoStockRepository(
     const filter: Filter<StockDocument> = {
       product_id: productId,
       ...(current ? { ledger: current.ledger } : {}),
-      ...(key !== undefined ? { ops: { $ne: key } } : {}),
+      // The key is not among the record's recent keys, and fewer changes than it keeps came since
+      // the read: a key applied since is still among them (a key leaves once RECENT_KEYS newer
+      // ones are in); one applied before was seen pending or has its key document (applied()).
+      // Without the bound, a burst of newer keys could push out a duplicate applied meanwhile.
+      ...(key !== undefined
+        ? { ops: { $ne: key }, sequence: { $lt: current!.sequence + RECENT_KEYS } }
+        : {}),
       ...(intent.expectedSequence !== undefined ? { sequence: intent.expectedSequence } : {}),
     };
     let update;

@@ -1,5 +1,8 @@
+import assert from "node:assert/strict";
 import { MongoClient } from "mongodb";
+import { adjust, assertLedger, at, create } from "../../tests/contracts/stock_helpers.ts";
 import { stockRepositoryContract } from "../../tests/contracts/stock_repository.ts";
+import { RECENT_KEYS } from "./mongo_ledger.ts";
 import { createMongoStockRepository } from "./mongo_stock_repository.ts";
 
 const url = Deno.env.get("MONGODB_URL");
@@ -28,3 +31,78 @@ stockRepositoryContract("Mongo StockRepository", async () => {
     },
   };
 }, { ignore: !url });
+
+/**
+ * `client`, except that once `arm()` is called the next `findOne` of a key's movement runs
+ * `between` after its read and before it returns: another instance's work lands between a keyed
+ * change's checks (the record read, then the key's movement) and its update.
+ */
+function interleaving(client: MongoClient, between: () => Promise<void>) {
+  let pending: (() => Promise<void>) | undefined;
+  const arm = () => (pending = between);
+  const bound = <T extends object>(target: T, key: PropertyKey) => {
+    const value = Reflect.get(target, key);
+    return typeof value === "function" ? value.bind(target) : value;
+  };
+  const proxy = new Proxy(client, {
+    get: (c, key) =>
+      key !== "db" ? bound(c, key) : (name: string) =>
+        new Proxy(c.db(name), {
+          get: (db, k) =>
+            k !== "collection" ? bound(db, k) : (collection: string) => {
+              const inner = db.collection(collection);
+              if (collection !== "stock_movement_keys") return inner;
+              return new Proxy(inner, {
+                get: (coll, m) =>
+                  m !== "findOne" ? bound(coll, m) : async (...args: unknown[]) => {
+                    // deno-lint-ignore no-explicit-any
+                    const doc = await (coll.findOne as any)(...args);
+                    const run = pending;
+                    pending = undefined;
+                    await run?.();
+                    return doc;
+                  },
+              });
+            },
+        }),
+  });
+  return { client: proxy, arm };
+}
+
+Deno.test({
+  name: "Mongo StockRepository: a key applied, then pushed out by newer keys, between a retry's " +
+    "read and its update, still applies once",
+  ignore: !url,
+  async fn() {
+    const db = `${dbName}_${crypto.randomUUID().slice(0, 8)}`;
+    const client = _client();
+    const other = await createMongoStockRepository(client, db, {
+      closeClient: false,
+      ledger: { flushAt: 1, delayMs: 1 },
+    });
+    const op = (key: string) => ({ op: { key, fingerprint: `fp-${key}` } });
+    await create(other, "p-1", 1000);
+    const racing = interleaving(client, async () => {
+      // The first attempt of the key lands on the other instance, then more keyed changes than
+      // the record keeps keys for, and their copy to the ledger: the key leaves the record.
+      assert.equal((await adjust(other, "p-1", -1, at(1), op("k-dup"))).ok, true);
+      for (let i = 0; i < RECENT_KEYS + 6; i++) {
+        await adjust(other, "p-1", -1, at(2), op(`k-${i}`));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    });
+    const retry = await createMongoStockRepository(racing.client, db, { closeClient: false });
+    try {
+      racing.arm();
+      const again = await adjust(retry, "p-1", -1, at(3), op("k-dup"));
+      assert.equal(again.ok && again.replayed, true, "the retry is a replay");
+      assert.equal((await other.get("p-1"))?.quantity, 1000 - 1 - (RECENT_KEYS + 6));
+      await assertLedger(other, "p-1", 1 + 1 + RECENT_KEYS + 6);
+    } finally {
+      await retry.close();
+      await other.close();
+      await client.db(db).dropDatabase();
+      await client.close();
+    }
+  },
+});
