@@ -19,6 +19,7 @@ import {
   type RunningService,
   show,
   sleep,
+  startInventoryPair,
   startService,
   stopAll,
   viaPort,
@@ -91,10 +92,7 @@ Deno.test({
     let b: RunningService | undefined;
     try {
       products = await startService("products", productsEnv(stores));
-      [a, b] = await Promise.all([
-        startService("inventory", inventoryEnv(stores, products.url)),
-        startService("inventory", inventoryEnv(stores, products.url)),
-      ]);
+      [a, b] = await startInventoryPair(stores, products.url);
       const instances = [a.url, b.url];
       const stockUp = async (count: number, quantity: number) => {
         const ids: string[] = [];

@@ -11,13 +11,13 @@ import {
   createStores,
   figures,
   ignore,
-  inventoryEnv,
   percentile,
   productsEnv,
   quantityOf,
   type RunningService,
   show,
   sleep,
+  startInventoryPair,
   startService,
   stopAll,
 } from "./support.ts";
@@ -39,10 +39,7 @@ Deno.test({
     let inventoryB: RunningService | undefined;
     try {
       products = await startService("products", productsEnv(stores));
-      [inventoryA, inventoryB] = await Promise.all([
-        startService("inventory", inventoryEnv(stores, products.url)),
-        startService("inventory", inventoryEnv(stores, products.url)),
-      ]);
+      [inventoryA, inventoryB] = await startInventoryPair(stores, products.url);
       const instances = [inventoryA.url, inventoryB.url];
 
       await t.step("500 one-unit purchases of 100 in stock: exactly 100 succeed", async () => {

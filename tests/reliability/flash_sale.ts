@@ -13,7 +13,6 @@ import {
   figures,
   hex,
   ignore,
-  inventoryEnv,
   JSONAPI,
   percentile,
   productsEnv,
@@ -22,9 +21,9 @@ import {
   show,
   skipStep,
   sleep,
+  startInventoryPair,
   startService,
   stopAll,
-  type Stores,
 } from "./support.ts";
 import { pidsRunning, rawBurst } from "./raw_burst.ts";
 
@@ -137,24 +136,6 @@ function step(t: Deno.TestContext, name: string, fn: () => Promise<void>): Promi
   return t.step({ name, ignore: skipStep(name), fn });
 }
 
-async function startPair(
-  stores: Stores,
-  productsUrl: string,
-  extra: Record<string, string> = {},
-): Promise<[RunningService, RunningService]> {
-  const started = await Promise.allSettled([
-    startService("inventory", inventoryEnv(stores, productsUrl, extra)),
-    startService("inventory", inventoryEnv(stores, productsUrl, extra)),
-  ]);
-  const ok = started.flatMap((s) => s.status === "fulfilled" ? [s.value] : []);
-  const failed = started.find((s) => s.status === "rejected");
-  if (failed) {
-    await stopAll(ok).catch(() => {});
-    throw failed.reason;
-  }
-  return ok as [RunningService, RunningService];
-}
-
 Deno.test({
   name: "reliability: flash sale over two inventory instances (burst, replay storm, SIGKILL)",
   ignore,
@@ -170,7 +151,7 @@ Deno.test({
 
       await step(t, "flash burst: ≥ 10 s of capacity at once, honest refusals", async () => {
         // The shipped wait bound, not the harness's longer one.
-        const [A, B] = await startPair(stores, P, { STORE_MAX_WAIT_MS: "1000" });
+        const [A, B] = await startInventoryPair(stores, P, { STORE_MAX_WAIT_MS: "1000" });
         inventories.push(A, B);
         try {
           const instances = [A.url, B.url];
@@ -307,7 +288,7 @@ Deno.test({
         t,
         "flash replay storm: 300 keyed purchases, then the same 300 again",
         async () => {
-          const [A, B] = await startPair(stores, P);
+          const [A, B] = await startInventoryPair(stores, P);
           inventories.push(A, B);
           try {
             const instances = [A.url, B.url];
@@ -426,7 +407,7 @@ Deno.test({
         t,
         "flash SIGKILL: A killed with 300 keyed purchases in flight, retried on B",
         async () => {
-          const [A, B] = await startPair(stores, P);
+          const [A, B] = await startInventoryPair(stores, P);
           inventories.push(A, B);
           try {
             const id = await createProduct(P, "Flash sale camera");

@@ -164,6 +164,25 @@ export function inventoryEnv(
 
 export { type LogLine, type RunningService, startService };
 
+/** Two inventory instances on the same stores, started together (both or neither). */
+export async function startInventoryPair(
+  stores: Stores,
+  productsUrl: string,
+  extra: Record<string, string> = {},
+): Promise<[RunningService, RunningService]> {
+  const started = await Promise.allSettled([
+    startService("inventory", inventoryEnv(stores, productsUrl, extra)),
+    startService("inventory", inventoryEnv(stores, productsUrl, extra)),
+  ]);
+  const ok = started.flatMap((s) => s.status === "fulfilled" ? [s.value] : []);
+  const failed = started.find((s) => s.status === "rejected");
+  if (failed) {
+    await stopAll(ok).catch(() => {});
+    throw failed.reason;
+  }
+  return ok as [RunningService, RunningService];
+}
+
 /** Stops every service (each asserts a graceful exit 0) and reports the first failure. */
 export async function stopAll(services: (RunningService | undefined)[]): Promise<void> {
   const results = await Promise.allSettled(services.map((s) => s?.stop()));
