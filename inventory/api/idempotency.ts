@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import { ApiError, type AppEnv } from "@stockroom/http";
 import { classifyKey, type IdempotentResponse } from "../domain/idempotency.ts";
@@ -21,13 +22,14 @@ export interface IdempotencyOptions {
   remember: (answer: KeyedAnswer) => void;
 }
 
-async function fingerprint(method: string, path: string, body: ArrayBuffer): Promise<string> {
-  const head = new TextEncoder().encode(`${method}\n${path}\n`);
-  const bytes = new Uint8Array(head.length + body.byteLength);
-  bytes.set(head);
-  bytes.set(new Uint8Array(body), head.length);
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+/**
+ * SHA-256 of the method, path and body, in hex. node:crypto hashes on the calling thread: Web
+ * Crypto's digest is handed to a worker thread and back, 75 µs a call against 2 µs measured for
+ * a purchase's body, and it was 5 % of a keyed purchase's CPU in a profile (P3k).
+ */
+function fingerprint(method: string, path: string, body: ArrayBuffer): string {
+  return createHash("sha256").update(`${method}\n${path}\n`).update(new Uint8Array(body))
+    .digest("hex");
 }
 
 /** Built through the context, so the replay carries this request's own X-Request-ID. */
@@ -68,7 +70,7 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler<Inve
         source: { header: IDEMPOTENCY_HEADER },
       });
     }
-    const print = await fingerprint(c.req.method, c.req.path, await c.req.arrayBuffer());
+    const print = fingerprint(c.req.method, c.req.path, await c.req.arrayBuffer());
     const verdict = classifyKey(await store.lookup(key), print, Date.now());
     if (verdict.state === "replay") return replay(c, verdict.response);
     if (verdict.state === "mismatch") throw keyReused();
