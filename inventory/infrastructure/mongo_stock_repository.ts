@@ -176,7 +176,6 @@ export async function createMongoStockRepository(
       if (intent.change.kind !== "set") throw new RangeError("A record is created by a set");
       assertQuantity(intent.change.quantity);
       const movement = nextMovement({ quantity: 0, reserved: 0, sequence: 0 }, productId, intent);
-      const ledger = crypto.randomUUID();
       // One insert: the first movement stays pending in the record, where readers merge it, until
       // the record's next change, whose flush copies it along (a flush now would cost an update:
       // on FerretDB an update's filter on anything but _id alone reads the whole collection, 15 ms
@@ -187,7 +186,7 @@ export async function createMongoStockRepository(
         reserved: 0,
         last_updated: intent.at,
         sequence: 1,
-        ledger,
+        ledger: crypto.randomUUID(),
         pending: [encodePending(pendingOf(intent, movement.delta, 0))],
         ops: intent.op ? [intent.op.key] : [],
       };
