@@ -104,16 +104,15 @@ export class CartSteps {
       if (problems.length > 0) {
         // The cart fails already: the other lines are only read, to report every short one.
         const record = await this.#stock.get(line.productId);
-        if (record === null) {
-          problems.push({ index: line.index, productId: line.productId, kind: "no_stock_record" });
-        } else if (record.quantity < line.quantity) {
-          problems.push({
-            index: line.index,
-            productId: line.productId,
-            kind: "short",
-            requested: line.quantity,
-            available: record.quantity,
-          });
+        if (record === null) problems.push(lineProblem(line, { ok: false, reason: "not_found" }));
+        else if (record.quantity < line.quantity) {
+          problems.push(
+            lineProblem(line, {
+              ok: false,
+              reason: "insufficient_stock",
+              available: record.quantity,
+            }),
+          );
         }
         continue;
       }
@@ -127,21 +126,8 @@ export class CartSteps {
         // This line's hold may have landed: it is sent again before it is given back.
         throw await this.#givenBack(this.undo(reservation, held, [lines[i]!], ctx), err);
       }
-      if (result.ok) {
-        held.push(line);
-      } else if (result.reason === "insufficient_stock") {
-        problems.push({
-          index: line.index,
-          productId: line.productId,
-          kind: "short",
-          requested: line.quantity,
-          available: result.available,
-        });
-      } else if (result.reason === "not_found") {
-        problems.push({ index: line.index, productId: line.productId, kind: "no_stock_record" });
-      } else {
-        throw new Error(`Unexpected refusal of a reservation line: ${result.reason}`);
-      }
+      if (result.ok) held.push(line);
+      else problems.push(lineProblem(line, result));
     }
     if (problems.length > 0) {
       await this.undo(reservation, held, [], ctx);
@@ -162,22 +148,7 @@ export class CartSteps {
       throw await this.#givenBack(this.undo(r, [], lines, ctx), err);
     }
     if (batch.applied) return;
-    const problems = batch.refusals.flatMap(({ index, result }): CartProblem[] => {
-      const { productId, index: sent, quantity } = lines[index]!;
-      if (result.reason === "not_found") {
-        return [{ index: sent, productId, kind: "no_stock_record" }];
-      }
-      if (result.reason === "insufficient_stock") {
-        return [{
-          index: sent,
-          productId,
-          kind: "short",
-          requested: quantity,
-          available: result.available,
-        }];
-      }
-      throw new Error(`Unexpected refusal of a reservation line: ${result.reason}`);
-    });
+    const problems = batch.refusals.map(({ index, result }) => lineProblem(lines[index]!, result));
     // Nothing was written: the cart only needs marking failed.
     await this.undo(r, [], [], ctx);
     throw new CartRefusedError(problems);
@@ -294,4 +265,23 @@ export class CartSteps {
   next(r: Reservation, change: Partial<Reservation>): Reservation {
     return { ...r, ...change, version: r.version + 1, updatedAt: this.#clock.now() };
   }
+}
+
+/** What a refused hold of `line` tells the client (409 per short line, 422 with no record). */
+function lineProblem(
+  line: RequestedLine,
+  refusal: Exclude<ChangeResult, { ok: true }>,
+): CartProblem {
+  const { index, productId } = line;
+  if (refusal.reason === "not_found") return { index, productId, kind: "no_stock_record" };
+  if (refusal.reason === "insufficient_stock") {
+    return {
+      index,
+      productId,
+      kind: "short",
+      requested: line.quantity,
+      available: refusal.available,
+    };
+  }
+  throw new Error(`Unexpected refusal of a reservation line: ${refusal.reason}`);
 }
