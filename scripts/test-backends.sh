@@ -232,12 +232,19 @@ ensure_gateway() {
     die "port $GATEWAY_PORT is taken by something that is not the Upstash gateway (token $GATEWAY_TOKEN)"
   command -v deno >/dev/null || die "deno not found: needed to run the Upstash gateway"
   local logfile="$RUN_DIR/upstash-gateway.log"
+  # On a cold Deno cache the first run downloads the lockfile's npm packages before it listens,
+  # which took more than WAIT_SECONDS in one CI run: fetch them here, in the foreground, so the
+  # wait below only covers start-up.
+  deno cache --quiet "$PWD/tests/support/upstash_gateway.ts" >&2 ||
+    die "could not fetch the Upstash gateway's dependencies (deno cache failed, see above)"
   start_detached gateway "$logfile" env "GATEWAY_PORT=$GATEWAY_PORT" \
     "GATEWAY_TOKEN=$GATEWAY_TOKEN" "REDIS_URL=redis://$REDIS_HOST:$REDIS_PORT" \
     deno run -A "$PWD/tests/support/upstash_gateway.ts"
   if ! wait_started gateway upstash_gateway.ts grep -q "listening on" "$logfile" ||
     ! gateway_answers; then
     tail -n 20 "$logfile" >&2 || true
+    pid_alive "$RUN_DIR/gateway.pid" upstash_gateway.ts ||
+      die "the Upstash gateway exited before it answered on 127.0.0.1:$GATEWAY_PORT (log: $logfile)"
     die "the Upstash gateway did not answer on 127.0.0.1:$GATEWAY_PORT within ${WAIT_SECONDS}s (log: $logfile)"
   fi
   log "upstash gateway: started (pid $(cat "$RUN_DIR/gateway.pid"), log $logfile)"
