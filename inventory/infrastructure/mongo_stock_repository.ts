@@ -18,13 +18,14 @@ import {
   keyId,
   loadMovement,
   movementId,
-  type PendingMovement,
+  pendingOf,
   RECENT_KEYS,
   type StockDocument,
   type StoredMovement,
   toMovement,
 } from "./mongo_ledger.ts";
 import { Flusher, type FlusherOptions } from "./mongo_flusher.ts";
+import { RecentDocuments } from "./mongo_recent.ts";
 import { adoptLegacyRecords, listStock, toRecord } from "./mongo_stock_reads.ts";
 
 /** Every operation carries the server-side limit, so MongoDB aborts one that runs too long. */
@@ -37,22 +38,6 @@ export interface MongoStockRepositoryOptions {
   /** Rounds of a change that lost to a concurrent one before giving up. */
   maxAttempts?: number;
   ledger?: FlusherOptions;
-}
-
-function pendingOf(intent: ChangeIntent, delta: number, reservedDelta: number): PendingMovement {
-  return {
-    // Tells the entry from another one that is otherwise alike (same request, same millisecond).
-    id: crypto.randomUUID().slice(0, 8),
-    delta,
-    reserved_delta: reservedDelta,
-    reason: intent.reason,
-    reference: intent.reference,
-    request_id: intent.requestId,
-    idempotency_key: intent.op?.key ?? null,
-    fingerprint: intent.op?.fingerprint ?? null,
-    reservation_id: intent.reservationId,
-    occurred_at: intent.at,
-  };
 }
 
 /**
@@ -78,6 +63,7 @@ export async function createMongoStockRepository(
   // A page of a ledger is a range of _id, and a key's movement is found by its _id: no index more.
   await adoptLegacyRecords(stock);
   const flusher = new Flusher(stock, movements, keys, options.ledger);
+  const recent = new RecentDocuments();
   const closeClient = options.closeClient ?? true;
   const maxAttempts = options.maxAttempts ?? 20;
 
@@ -102,6 +88,7 @@ export async function createMongoStockRepository(
   /** The movement this change wrote (`entry`), found in the document the update returned. */
   function written(after: StockDocument, entry: string): ChangeResult {
     flusher.saw(after);
+    recent.saw(after);
     const movement = derivePending(after)[after.pending.indexOf(entry)]!;
     return { ok: true, record: toRecord(after), movement: toMovement(movement), replayed: false };
   }
@@ -110,19 +97,41 @@ export async function createMongoStockRepository(
    * One round of a change: the decision restated as the filter of one atomic update, so it
    * applies only if it still holds. A plain adjustment goes straight to the update (its stock
    * check is the filter); a keyed change or an absolute count reads first. `undefined`: another
-   * change came between, so decide again.
+   * change came between, so decide again (from a fresh read).
+   *
+   * A keyed adjustment's first round reads nothing when this instance has seen the record before:
+   * the key check needs a snapshot of the record taken before the key documents are read, and
+   * any earlier one will do. A key applied before the snapshot is pending in it or was copied
+   * (key document written) before it; one applied after it is among the record's recent keys as
+   * long as fewer than RECENT_KEYS changes came since, which the update's filter demands. The
+   * snapshot decides nothing else (the filter checks the stock); if the update does not match,
+   * the next round reads.
    */
-  async function once(productId: string, intent: ChangeIntent): Promise<ChangeResult | undefined> {
+  async function once(
+    productId: string,
+    intent: ChangeIntent,
+    round: number,
+  ): Promise<ChangeResult | undefined> {
     const { change } = intent;
     const key = intent.op?.key;
     let current: StockDocument | null = null;
+    let snapshot = false;
     if (key !== undefined || change.kind === "set") {
-      current = await stock.findOne({ product_id: productId }, LIMIT);
-      if (current === null) return { ok: false, reason: "not_found" };
-      const replay = await applied(current, intent);
+      current = round === 1 && change.kind === "adjust" && intent.expectedSequence === undefined
+        ? recent.get(productId) ?? null
+        : null;
+      snapshot = current !== null;
+      if (!snapshot) {
+        current = await stock.findOne({ product_id: productId }, LIMIT);
+        if (current === null) return { ok: false, reason: "not_found" };
+        recent.saw(current);
+      }
+      const replay = await applied(current!, intent);
       if (replay) return replay;
-      const decision = decide(toRecord(current), intent);
-      if (!decision.ok) return decision;
+      if (!snapshot) {
+        const decision = decide(toRecord(current!), intent);
+        if (!decision.ok) return decision;
+      }
     }
     const filter: Filter<StockDocument> = {
       product_id: productId,
@@ -160,6 +169,7 @@ export async function createMongoStockRepository(
       },
     }, { returnDocument: "after", ...LIMIT });
     if (after !== null) return written(after, entry);
+    if (snapshot) return undefined;
     if (current === null) {
       // Nothing matched a plain adjustment: the read only explains why; it never feeds a write.
       const now = await stock.findOne({ product_id: productId }, LIMIT);
@@ -224,7 +234,7 @@ export async function createMongoStockRepository(
         throw new RangeError(`Delta must be an integer: ${intent.change.delta}`);
       }
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-        const result = await once(productId, intent);
+        const result = await once(productId, intent, attempt);
         if (result) return result;
       }
       throw new Error(
@@ -257,6 +267,7 @@ export async function createMongoStockRepository(
           LIMIT,
         );
         if (deleted === null) continue;
+        recent.forget(productId);
         // The ledger goes after the record; from now on unreachable (a new record, a new ledger).
         const ofLedger = { _id: { $gt: `${deleted.ledger}:`, $lt: `${deleted.ledger};` } };
         await movements.deleteMany(ofLedger, LIMIT).catch(() => {});

@@ -106,3 +106,69 @@ Deno.test({
     }
   },
 });
+
+for (const newer of [0, RECENT_KEYS + 6]) {
+  Deno.test({
+    name: "Mongo StockRepository: a keyed change decided on a remembered (older) record, its key " +
+      `applied elsewhere after that record and ${newer} newer keys after it, still applies once`,
+    ignore: !url,
+    async fn() {
+      const db = `${dbName}_${crypto.randomUUID().slice(0, 8)}`;
+      const client = _client();
+      const other = await createMongoStockRepository(client, db, {
+        closeClient: false,
+        ledger: { flushAt: 1, delayMs: 1 },
+      });
+      const op = (key: string) => ({ op: { key, fingerprint: `fp-${key}` } });
+      await create(other, "p-1", 1000);
+      const racing = interleaving(client, async () => {
+        assert.equal((await adjust(other, "p-1", -1, at(2), op("k-dup"))).ok, true);
+        for (let i = 0; i < newer; i++) await adjust(other, "p-1", -1, at(2), op(`k-${i}`));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      });
+      const retry = await createMongoStockRepository(racing.client, db, { closeClient: false });
+      try {
+        // This instance remembers the record as its own change left it.
+        assert.equal((await adjust(retry, "p-1", -1, at(1), op("k-warm"))).ok, true);
+        racing.arm();
+        const again = await adjust(retry, "p-1", -1, at(3), op("k-dup"));
+        assert.equal(again.ok && again.replayed, true, "the retry is a replay");
+        assert.equal((await other.get("p-1"))?.quantity, 1000 - 2 - newer);
+        await assertLedger(other, "p-1", 1 + 2 + newer);
+      } finally {
+        await retry.close();
+        await other.close();
+        await client.db(db).dropDatabase();
+        await client.close();
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "Mongo StockRepository: a keyed change on a remembered record that another instance " +
+    "deleted and created again applies to the new record",
+  ignore: !url,
+  async fn() {
+    const db = `${dbName}_${crypto.randomUUID().slice(0, 8)}`;
+    const client = _client();
+    const one = await createMongoStockRepository(client, db, { closeClient: false });
+    const two = await createMongoStockRepository(_client(), db);
+    const op = (key: string) => ({ op: { key, fingerprint: `fp-${key}` } });
+    try {
+      await create(one, "p-1", 10);
+      assert.equal((await adjust(one, "p-1", -1, at(1), op("k-1"))).ok, true);
+      assert.deepEqual(await two.delete("p-1"), { ok: true });
+      await create(two, "p-1", 5);
+      const changed = await adjust(one, "p-1", -2, at(2), op("k-2"));
+      assert.equal(changed.ok && !changed.replayed && changed.record.quantity, 3);
+      assert.equal((await two.get("p-1"))?.quantity, 3);
+      await assertLedger(two, "p-1", 2);
+    } finally {
+      await one.close();
+      await two.close();
+      await client.db(db).dropDatabase();
+      await client.close();
+    }
+  },
+});
