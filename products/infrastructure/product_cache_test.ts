@@ -167,3 +167,26 @@ Deno.test({
     }
   },
 });
+
+Deno.test("LruProductCache: a read entry outlives three quarters of its bound in newer entries", async () => {
+  const cache = new LruProductCache({ maxEntries: 8 });
+  const p = (id: string) => ({
+    id,
+    name: id,
+    description: "",
+    price: 1,
+    createdAt: "2026-01-01T00:00:00.000Z",
+    updatedAt: "2026-01-01T00:00:00.000Z",
+    version: 1,
+  });
+  const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+  for (const id of ids("a", 8)) await cache.fill(p(id), 60);
+  // a0 is the oldest and is read: it moves. a7, the newest, is read and need not move.
+  assert.equal((await cache.get("a0"))?.id, "a0");
+  assert.equal((await cache.get("a7"))?.id, "a7");
+  for (const id of ids("b", 6)) await cache.fill(p(id), 60);
+  assert.equal(cache.size, 8);
+  assert.equal((await cache.get("a0"))?.id, "a0");
+  assert.equal((await cache.get("a7"))?.id, "a7");
+  for (const id of ids("a", 7).slice(1)) assert.equal(await cache.get(id), null, `${id} went`);
+});
