@@ -114,7 +114,7 @@ export function productRoutes(
       const base = requestOrigin(c.req.url);
       const json = fields
         ? JSON.stringify(resourceDocument(productResource(product, base, fields)))
-        : productDocumentJson(product, base);
+        : productDocumentJson(product, base, cached);
       return jsonApiResponse(c, 200, json, { "X-Cache": xCache, ETag: etag });
     })
     .patch(
