@@ -18,6 +18,17 @@ productCacheContract(
   },
 );
 
+/** A product named after its id, for the LRU's own cases. */
+const p = (id: string) => ({
+  id,
+  name: id,
+  description: "",
+  price: 1,
+  createdAt: "2026-01-01T00:00:00.000Z",
+  updatedAt: "2026-01-01T00:00:00.000Z",
+  version: 1,
+});
+
 const url = Deno.env.get("UPSTASH_REDIS_REST_URL");
 const token = Deno.env.get("UPSTASH_REDIS_REST_TOKEN");
 productCacheContract(
@@ -94,15 +105,6 @@ Deno.test("TieredProductCache serves L1 hits without asking the shared cache", a
 
 Deno.test("LruProductCache evicts the least recently used entry past its bound", async () => {
   const cache = new LruProductCache({ maxEntries: 2 });
-  const p = (id: string) => ({
-    id,
-    name: id,
-    description: "",
-    price: 1,
-    createdAt: "2026-01-01T00:00:00.000Z",
-    updatedAt: "2026-01-01T00:00:00.000Z",
-    version: 1,
-  });
   await cache.fill(p("a"), 60);
   await cache.fill(p("b"), 60);
   await cache.get("a");
@@ -170,15 +172,6 @@ Deno.test({
 
 Deno.test("LruProductCache: a read entry outlives three quarters of its bound in newer entries", async () => {
   const cache = new LruProductCache({ maxEntries: 8 });
-  const p = (id: string) => ({
-    id,
-    name: id,
-    description: "",
-    price: 1,
-    createdAt: "2026-01-01T00:00:00.000Z",
-    updatedAt: "2026-01-01T00:00:00.000Z",
-    version: 1,
-  });
   const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
   for (const id of ids("a", 8)) await cache.fill(p(id), 60);
   // a0 is the oldest and is read: it moves. a7, the newest, is read and need not move.
