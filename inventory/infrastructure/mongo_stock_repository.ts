@@ -40,6 +40,15 @@ export interface MongoStockRepositoryOptions {
   ledger?: FlusherOptions;
 }
 
+/** Whether `intent` would apply to `doc`, an earlier snapshot: a hint, never a refusal. */
+function seemsToApply(doc: StockDocument, intent: ChangeIntent): boolean {
+  try {
+    return decide(toRecord(doc), intent).ok;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Stock in MongoDB: each change is one atomic document update that checks the stock, `If-Match`
  * and the request's key in its filter and writes the movement into the same document (see
@@ -120,6 +129,8 @@ export async function createMongoStockRepository(
       current = round === 1 && change.kind === "adjust" && intent.expectedSequence === undefined
         ? recent.get(productId) ?? null
         : null;
+      // A change the snapshot would refuse (or finds invalid) is decided on a fresh read.
+      if (current && !seemsToApply(current, intent)) current = null;
       snapshot = current !== null;
       if (!snapshot) {
         current = await stock.findOne({ product_id: productId }, LIMIT);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MongoClient } from "mongodb";
-import { adjust, assertLedger, at, create } from "../../tests/contracts/stock_helpers.ts";
+import { adjust, assertLedger, at, create, intent } from "../../tests/contracts/stock_helpers.ts";
 import { stockRepositoryContract } from "../../tests/contracts/stock_repository.ts";
 import { RECENT_KEYS } from "./mongo_ledger.ts";
 import { createMongoStockRepository } from "./mongo_stock_repository.ts";
@@ -140,6 +140,49 @@ Deno.test({
       assert.equal(changed.ok && !changed.replayed && changed.record.quantity, 3);
       assert.equal((await two.get("p-1"))?.quantity, 3);
       await assertLedger(two, "p-1", 2);
+    } finally {
+      await one.close();
+      await two.close();
+      await client.db(db).dropDatabase();
+      await client.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "Mongo StockRepository: a keyed change that a remembered record would refuse is decided " +
+    "on a fresh read: refused with no update sent, or applied when another instance made room",
+  ignore: !url,
+  async fn() {
+    const db = `${dbName}_${crypto.randomUUID().slice(0, 8)}`;
+    const updates: string[] = [];
+    const client = new MongoClient(url ?? "", {
+      serverSelectionTimeoutMS: 3_000,
+      monitorCommands: true,
+    });
+    client.on("commandStarted", (e) => {
+      if (e.commandName === "findAndModify") updates.push(e.commandName);
+    });
+    const one = await createMongoStockRepository(client, db, { closeClient: false });
+    const two = await createMongoStockRepository(_client(), db);
+    const op = (key: string) => ({ op: { key, fingerprint: `fp-${key}` } });
+    const reserve = (r: typeof one, delta: number, reservedDelta: number, key: string) =>
+      r.apply("p-1", { ...intent({ kind: "adjust", delta, reservedDelta }, at(2)), ...op(key) });
+    try {
+      await create(one, "p-1", 2);
+      assert.equal((await adjust(one, "p-1", -2, at(1), op("k-1"))).ok, true);
+      updates.length = 0;
+      const refused = await adjust(one, "p-1", -1, at(2), op("k-2"));
+      assert.equal(!refused.ok && refused.reason, "insufficient_stock");
+      assert.deepEqual(updates, [], "no update for a refusal");
+      // Another instance restocks and holds units this one has not seen: both pass here now.
+      assert.equal((await adjust(two, "p-1", 5, at(3), op("k-3"))).ok, true);
+      assert.equal((await reserve(two, -3, 3, "k-4")).ok, true);
+      const released = await reserve(one, 3, -3, "k-5");
+      assert.equal(released.ok && released.record.reserved, 0);
+      assert.equal((await adjust(one, "p-1", -1, at(4), op("k-6"))).ok, true);
+      assert.equal((await two.get("p-1"))?.quantity, 4);
+      await assertLedger(two, "p-1", 6);
     } finally {
       await one.close();
       await two.close();
