@@ -77,7 +77,6 @@ export function movementId(ledger: string, sequence: number): string {
   return `${ledger}:${String(sequence).padStart(12, "0")}`;
 }
 
-/** A pending movement as one short string: its values in a fixed order, no names. */
 /** The pending movement a change makes. */
 export function pendingOf(
   intent: ChangeIntent,
@@ -99,6 +98,7 @@ export function pendingOf(
   };
 }
 
+/** A pending movement as one short string: its values in a fixed order, no names. */
 export function encodePending(e: PendingMovement): string {
   return JSON.stringify([
     e.id,

@@ -1,4 +1,7 @@
+import { decide } from "../domain/adjustment.ts";
+import type { ChangeIntent } from "../domain/movement.ts";
 import type { StockDocument } from "./mongo_ledger.ts";
+import { toRecord } from "./mongo_stock_reads.ts";
 
 /**
  * The newest stock document this instance has seen per product (read, or returned by its own
@@ -13,8 +16,17 @@ export class RecentDocuments {
     this.#max = max;
   }
 
-  get(productId: string): StockDocument | undefined {
-    return this.#docs.get(productId);
+  /**
+   * The kept document, if `intent` would apply to it: a change it would refuse (or finds invalid)
+   * is decided on a fresh read, since a snapshot is a hint, never grounds for a refusal.
+   */
+  forChange(productId: string, intent: ChangeIntent): StockDocument | undefined {
+    const doc = this.#docs.get(productId);
+    try {
+      return doc && decide(toRecord(doc), intent).ok ? doc : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Keeps `doc` unless a later version of the same ledger is kept already. */

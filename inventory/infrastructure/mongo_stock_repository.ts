@@ -40,15 +40,6 @@ export interface MongoStockRepositoryOptions {
   ledger?: FlusherOptions;
 }
 
-/** Whether `intent` would apply to `doc`, an earlier snapshot: a hint, never a refusal. */
-function seemsToApply(doc: StockDocument, intent: ChangeIntent): boolean {
-  try {
-    return decide(toRecord(doc), intent).ok;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Stock in MongoDB: each change is one atomic document update that checks the stock, `If-Match`
  * and the request's key in its filter and writes the movement into the same document (see
@@ -113,8 +104,8 @@ export async function createMongoStockRepository(
    * any earlier one will do. A key applied before the snapshot is pending in it or was copied
    * (key document written) before it; one applied after it is among the record's recent keys as
    * long as fewer than RECENT_KEYS changes came since, which the update's filter demands. The
-   * snapshot decides nothing else (the filter checks the stock); if the update does not match,
-   * the next round reads.
+   * snapshot decides nothing else (the filter checks the stock, and a replay or a refusal is
+   * decided on a fresh read); if the update does not match, the next round reads.
    */
   async function once(
     productId: string,
@@ -127,10 +118,8 @@ export async function createMongoStockRepository(
     let snapshot = false;
     if (key !== undefined || change.kind === "set") {
       current = round === 1 && change.kind === "adjust" && intent.expectedSequence === undefined
-        ? recent.get(productId) ?? null
+        ? recent.forChange(productId, intent) ?? null
         : null;
-      // A change the snapshot would refuse (or finds invalid) is decided on a fresh read.
-      if (current && !seemsToApply(current, intent)) current = null;
       snapshot = current !== null;
       if (!snapshot) {
         current = await stock.findOne({ product_id: productId }, LIMIT);
@@ -138,7 +127,9 @@ export async function createMongoStockRepository(
         recent.saw(current);
       }
       const replay = await applied(current!, intent);
-      if (replay) return replay;
+      // A replay is answered from the record as it is now: the snapshot's may have been deleted
+      // (its keys are forgotten with it, and the key is new to the record made since).
+      if (replay) return snapshot ? undefined : replay;
       if (!snapshot) {
         const decision = decide(toRecord(current!), intent);
         if (!decision.ok) return decision;
