@@ -9,8 +9,7 @@ import {
   type StoredMovement,
   storeMovement,
 } from "./mongo_ledger.ts";
-
-const DUPLICATE_KEY = 11000;
+import { insertKeepingFirst } from "./mongo_inserts.ts";
 
 export interface FlusherOptions {
   /** Pending movements that start a flush at once. */
@@ -95,8 +94,9 @@ export class Flusher {
       sequence: m.sequence,
       fingerprint: m.fingerprint ?? "",
     }));
-    await insertAll(this.#movements, movements.map(storeMovement));
-    if (keys.length > 0) await insertAll(this.#keys, keys);
+    // A document copied already by another flush is the same document: it stays.
+    await insertKeepingFirst(this.#movements, movements.map(storeMovement));
+    if (keys.length > 0) await insertKeepingFirst(this.#keys, keys);
   }
 
   /** Flushes everything due, until nothing is (shutdown). */
@@ -122,18 +122,5 @@ export class Flusher {
       else this.#schedule(entry);
     });
     return entry.running;
-  }
-}
-
-/** Inserts every document; one copied already by another flush (the same document) is skipped. */
-async function insertAll<T extends { _id: string }>(collection: Collection<T>, docs: T[]) {
-  try {
-    // deno-lint-ignore no-explicit-any
-    await collection.insertMany(docs as any[], { ordered: false });
-  } catch (err) {
-    const errors = (err as { writeErrors?: { code?: number }[] }).writeErrors;
-    const duplicatesOnly = (err as { code?: number }).code === DUPLICATE_KEY ||
-      (errors !== undefined && errors.every((e) => e.code === DUPLICATE_KEY));
-    if (!duplicatesOnly) throw err;
   }
 }

@@ -2,6 +2,7 @@ import { type Collection, type MongoClient, MongoServerError } from "mongodb";
 import type { IdempotentResponse, StoredKey } from "../domain/idempotency.ts";
 import type { IdempotencyStore } from "../domain/ports.ts";
 import { MAX_TIME_MS } from "./mongo_failures.ts";
+import { insertKeepingFirst } from "./mongo_inserts.ts";
 
 /** Every operation carries the server-side limit, so MongoDB aborts one that runs too long. */
 const LIMIT = { maxTimeMS: MAX_TIME_MS } as const;
@@ -17,7 +18,6 @@ interface KeyDocument {
   expires_at: Date;
 }
 
-const DUPLICATE_KEY = 11000;
 /** Server error codes meaning "this server has no TTL indexes" (FerretDB 1.x answers 238). */
 const NOT_IMPLEMENTED = new Set([115, 238]);
 const SWEEP_INTERVAL_MS = 60_000;
@@ -41,24 +41,6 @@ export async function createMongoIdempotencyStore(
     await collection.deleteMany({ expires_at: { $lte: now } }, LIMIT);
   }
 
-  /** Inserts the documents; returns those whose key was taken already (left as they are). */
-  async function insertKeepingFirst(docs: KeyDocument[]): Promise<KeyDocument[]> {
-    try {
-      await collection.insertMany(docs, { ordered: false, ...LIMIT });
-      return [];
-    } catch (error) {
-      const writeErrors = (error as { writeErrors?: { code?: number; index: number }[] })
-        .writeErrors;
-      if (writeErrors === undefined) {
-        if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) return docs;
-        throw error;
-      }
-      if (!writeErrors.every((e) => e.code === DUPLICATE_KEY)) throw error;
-      const taken = new Set(writeErrors.map((e) => e.index));
-      return docs.filter((_, i) => taken.has(i));
-    }
-  }
-
   return {
     async lookup(key) {
       const doc = await collection.findOne({ _id: key }, LIMIT);
@@ -80,7 +62,7 @@ export async function createMongoIdempotencyStore(
         expires_at: new Date(now.getTime() + ttlMs),
       }));
       // One insert for the batch; a key that holds an answer already keeps it.
-      const taken = await insertKeepingFirst(docs);
+      const taken = await insertKeepingFirst(collection, docs, LIMIT);
       if (taken.length === 0) return;
       // An expired answer (not yet swept) gives way to the new one: two commands for the batch,
       // not one per key (FerretDB applies every update by reading the whole collection, so an
@@ -89,7 +71,7 @@ export async function createMongoIdempotencyStore(
         { _id: { $in: taken.map((doc) => doc._id) }, expires_at: { $lte: now } },
         LIMIT,
       );
-      if (gone.deletedCount > 0) await insertKeepingFirst(taken);
+      if (gone.deletedCount > 0) await insertKeepingFirst(collection, taken, LIMIT);
     },
   };
 }

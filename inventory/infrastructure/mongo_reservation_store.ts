@@ -1,4 +1,4 @@
-import { type Filter, type MongoClient, MongoServerError } from "mongodb";
+import type { Filter, MongoClient } from "mongodb";
 import type { ReservationStore } from "../domain/ports.ts";
 import {
   dueAt,
@@ -8,9 +8,9 @@ import {
   storedStatusesOf,
 } from "../domain/reservation.ts";
 import { MAX_TIME_MS } from "./mongo_failures.ts";
+import { isDuplicateKey } from "./mongo_inserts.ts";
 
 const LIMIT = { maxTimeMS: MAX_TIME_MS } as const;
-const DUPLICATE_KEY = 11000;
 
 interface ReservationDocument {
   _id: string;
@@ -108,7 +108,7 @@ export async function createMongoReservationStore(
         await reservations.insertOne(toDocument(reservation), LIMIT);
         return true;
       } catch (error) {
-        if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) return false;
+        if (isDuplicateKey(error)) return false;
         throw error;
       }
     },

@@ -1,4 +1,4 @@
-import { type Filter, type MongoClient, MongoServerError } from "mongodb";
+import type { Filter, MongoClient } from "mongodb";
 import {
   adjustableRange,
   type ChangeResult,
@@ -11,6 +11,7 @@ import { type ChangeIntent, nextMovement } from "../domain/movement.ts";
 import type { DeleteResult, StockRepository } from "../domain/ports.ts";
 import { assertDate, assertQuantity } from "../domain/stock.ts";
 import { MAX_TIME_MS } from "./mongo_failures.ts";
+import { isDuplicateKey } from "./mongo_inserts.ts";
 import {
   derivePending,
   encodePending,
@@ -30,7 +31,6 @@ import { adoptLegacyRecords, listStock, toRecord } from "./mongo_stock_reads.ts"
 
 /** Every operation carries the server-side limit, so MongoDB aborts one that runs too long. */
 const LIMIT = { maxTimeMS: MAX_TIME_MS } as const;
-const DUPLICATE_KEY = 11000;
 
 export interface MongoStockRepositoryOptions {
   /** Whether close() closes the client; false when something else still uses it. */
@@ -205,7 +205,7 @@ export async function createMongoStockRepository(
       try {
         await stock.insertOne({ ...doc }, LIMIT);
       } catch (error) {
-        if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
+        if (!isDuplicateKey(error)) throw error;
         const existing = await stock.findOne({ product_id: productId }, LIMIT);
         const replay = existing && await applied(existing, intent);
         if (replay) return replay;
