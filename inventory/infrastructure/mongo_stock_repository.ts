@@ -19,7 +19,9 @@ import {
   keyId,
   loadMovement,
   movementId,
+  pendingAt,
   pendingOf,
+  pendingOfKey,
   RECENT_KEYS,
   type StockDocument,
   type StoredMovement,
@@ -71,8 +73,7 @@ export async function createMongoStockRepository(
   async function applied(doc: StockDocument, intent: ChangeIntent): Promise<ChangeResult | null> {
     const key = intent.op?.key;
     if (key === undefined) return null;
-    const pending = derivePending(doc);
-    let found = pending.find((m) => m.idempotency_key === key);
+    let found = pendingOfKey(doc, key);
     if (!found) {
       // Copied out of the list already: its key document names it, in this record's ledger.
       const copied = await keys.findOne({ _id: keyId(doc.ledger, key) }, LIMIT);
@@ -89,7 +90,7 @@ export async function createMongoStockRepository(
   function written(after: StockDocument, entry: string): ChangeResult {
     flusher.saw(after);
     recent.saw(after);
-    const movement = derivePending(after)[after.pending.indexOf(entry)]!;
+    const movement = pendingAt(after, after.pending.indexOf(entry));
     return { ok: true, record: toRecord(after), movement: toMovement(movement), replayed: false };
   }
 
