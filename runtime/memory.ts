@@ -13,7 +13,8 @@
 import v8 from "node:v8";
 import vm from "node:vm";
 
-let gc: (() => void) | null | undefined;
+type Gc = (options?: { type: "major"; execution: "sync"; flavor: "last-resort" }) => void;
+let gc: Gc | null | undefined;
 let mallocTrim: ((pad: bigint) => number) | null | undefined;
 
 export function releaseMemory(): void {
@@ -21,15 +22,20 @@ export function releaseMemory(): void {
     try {
       // Deno runs V8 with flags unfrozen after start-up; a new context then gets the gc extension.
       v8.setFlagsFromString("--expose-gc");
-      gc = vm.runInNewContext("gc") as () => void;
+      gc = vm.runInNewContext("gc") as Gc;
     } catch {
       gc = null;
     }
   }
-  gc?.();
+  // The last-resort flavour also shrinks the heap (a plain major GC frees objects but keeps their
+  // pages, so RSS stays where it was).
+  gc?.({ type: "major", execution: "sync", flavor: "last-resort" });
   if (mallocTrim === undefined) {
     mallocTrim = null;
-    if (Deno.build.os === "linux") {
+    // Asked first: without the permission, dlopen would prompt on a terminal.
+    if (
+      Deno.build.os === "linux" && Deno.permissions.querySync({ name: "ffi" }).state === "granted"
+    ) {
       try {
         const libc = Deno.dlopen("libc.so.6", {
           malloc_trim: { parameters: ["usize"], result: "i32" },
