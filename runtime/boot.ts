@@ -15,13 +15,15 @@
  *
  * A second after start-up, it hands start-up's garbage back to the system once (releaseMemory in
  * memory.ts): V8 grows its heap while modules load and keeps the pages until its memory reducer
- * runs, ~30 s into idleness. Measured on inventory on FerretDB (2026-12-02, wrk-free, 2 s after
- * ready, 3 starts each): 101–102 → 92–93 MB RSS, for one ~60 ms pause.
+ * runs, ~30 s into idleness. Measured on inventory on FerretDB (2026-12-02, idle, 2 s after ready,
+ * 3 starts each): 101–102 → 92–93 MB RSS, for one ~60 ms pause.
  */
 import type { EventLog } from "@stockroom/kernel";
 import { REQUEST_ID_HEADER, requestIdFrom } from "@stockroom/kernel";
 
 export const JSONAPI_MEDIA_TYPE = "application/vnd.api+json";
+/** How long after start-up its garbage is handed back (see above). */
+const RELEASE_MEMORY_AFTER_MS = 1000;
 
 /** What a service's composition root hands over once it is loaded, configured and connected. */
 export interface StartedService {
@@ -49,8 +51,6 @@ export interface BootOptions {
   env?: Record<string, string | undefined>;
   /** Handle SIGINT/SIGTERM (default true; tests that run the shell in-process turn it off). */
   signals?: boolean;
-  /** When start-up's garbage is handed back (default 1000 ms after start; false: never). */
-  releaseMemoryAfterMs?: number | false;
 }
 
 export interface BootedServer {
@@ -165,13 +165,10 @@ export function boot(options: BootOptions): BootedServer {
     }
     service = s;
     s.log.info({ port: s.port }, "server.listening");
-    const releaseAfter = options.releaseMemoryAfterMs ?? 1000;
-    if (releaseAfter !== false) {
-      releaseTimer = setTimeout(async () => {
-        (await import("./memory.ts")).releaseMemory();
-      }, releaseAfter);
-      Deno.unrefTimer(releaseTimer);
-    }
+    releaseTimer = setTimeout(async () => {
+      (await import("./memory.ts")).releaseMemory();
+    }, RELEASE_MEMORY_AFTER_MS);
+    Deno.unrefTimer(releaseTimer);
     for (const line of earlyRequests.splice(0)) s.log.info({ ...line }, "request completed");
     return s;
   });
