@@ -68,16 +68,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export interface StartOptions {
-  /**
-   * false: the process is not instrumented even when the tests run with `--coverage` (which
-   * `deno test` hands to child processes through DENO_COVERAGE_DIR). For cases that assert a
-   * figure of speed: instrumented code serves a burst's refusals at about half the speed, so a
-   * goodput measured under coverage says nothing about the service.
-   */
-  coverage?: boolean;
-}
-
 /**
  * Starts `<repo>/<name>/main.ts` with `PORT`, `API_KEY`, `LOG_LEVEL=info` and `env`, in its own
  * temporary working directory (so `.data/` of the embedded stores is private and removed on stop),
@@ -86,19 +76,14 @@ export interface StartOptions {
 export async function startService(
   name: ServiceName,
   env: Record<string, string>,
-  options: StartOptions = {},
 ): Promise<RunningService> {
   const cwd = await Deno.makeTempDir({ prefix: `stockroom-e2e-${name}-` });
   const port = freePort();
   const url = `http://127.0.0.1:${port}`;
-  const inherited = Deno.env.toObject();
-  if (options.coverage === false) delete inherited.DENO_COVERAGE_DIR;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--config", CONFIG, new URL(`${name}/main.ts`, REPO).pathname],
     cwd,
-    clearEnv: true,
     env: {
-      ...inherited,
       ...BLANK_BACKENDS,
       PORT: String(port),
       API_KEY: TEST_API_KEY,

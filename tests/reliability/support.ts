@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { MongoClient } from "mongodb";
-import {
-  type LogLine,
-  type RunningService,
-  type StartOptions,
-  startService,
-} from "../e2e/services.ts";
+import { type LogLine, type RunningService, startService } from "../e2e/services.ts";
 
 /**
  * Shared support for the reliability suite: which backends are set, a private PostgreSQL database
@@ -174,11 +169,10 @@ export async function startInventoryPair(
   stores: Stores,
   productsUrl: string,
   extra: Record<string, string> = {},
-  options: StartOptions = {},
 ): Promise<[RunningService, RunningService]> {
   const started = await Promise.allSettled([
-    startService("inventory", inventoryEnv(stores, productsUrl, extra), options),
-    startService("inventory", inventoryEnv(stores, productsUrl, extra), options),
+    startService("inventory", inventoryEnv(stores, productsUrl, extra)),
+    startService("inventory", inventoryEnv(stores, productsUrl, extra)),
   ]);
   const ok = started.flatMap((s) => s.status === "fulfilled" ? [s.value] : []);
   const failed = started.find((s) => s.status === "rejected");
