@@ -16,6 +16,8 @@
  *
  *   P1  [P1] cached GET /products/{id}, whole stack (API key, request id, JSON:API, access log) vs a
  *       bare Deno.serve returning the same bytes; Upstash (gateway on real Redis) and embedded LRU.
+ *       For information, a one-route Hono app returning those bytes against the same bare
+ *       Deno.serve (the framework's floor), and the kernel's part of every CPU figure (stime).
  *   P2  [P2] uncached GET /products/{id} (CACHE_TTL_SECONDS=0, PostgreSQL) vs a bare Deno.serve
  *       doing the same postgres.js point select.
  *   P3  [P3] PATCH /inventory/{id} purchases (quantity_delta -1), 50 connections on one product, vs
@@ -97,8 +99,12 @@ import {
 } from "./lib/harness.ts";
 import { runInventoryFigures } from "./lib/inventory_figures.ts";
 
-/** P1 on one products process: captures its cached answer, then alternates with static.ts. */
-async function p1(ctx: Context, products: Proc, stores: string, label: string) {
+/**
+ * P1 on one products process: captures its cached answer, then alternates with static.ts. With
+ * `floor`, a one-route Hono app answering the same bytes (hono_static.ts) is then measured against
+ * static.ts too: what the framework alone costs, for information.
+ */
+async function p1(ctx: Context, products: Proc, stores: string, label: string, floor = false) {
   const id = await createProduct(products, `Bench mug (${label})`);
   const path = `/products/${id}`;
   const miss = await api(products.url, path);
@@ -133,6 +139,8 @@ async function p1(ctx: Context, products: Proc, stores: string, label: string) {
     throughputRow("P1", "cached GET /products/{id}", stores, runs, 0.5, 2);
     await sleep(500); // pino writes asynchronously
     const served = runs.pairs.reduce((n, p) => n + p.service.requests, 0);
+    const kernel = (side: "service" | "ceiling") =>
+      fmt.us(median(runs.pairs.map((p) => p[side].kernelUs)));
     const access = (await countInLog(products, '"request completed"')) - accessBefore;
     const cacheWarnings = (await countInLog(products, '"cache.unavailable"')) - warnBefore;
     notes.push(
@@ -143,10 +151,37 @@ async function p1(ctx: Context, products: Proc, stores: string, label: string) {
           ? `; ${cacheWarnings} \`cache.unavailable\` warnings (cache calls over 250 ms fell ` +
             `back to the database)`
           : "; no cache fell back to the database") +
-        ".",
+        `. Of the CPU per request, the kernel's part (stime; medians): ${kernel("service")} ` +
+        `against the ceiling's ${kernel("ceiling")}.`,
     );
+    if (floor) await frameworkFloor(ctx, file, path, ceiling);
   } finally {
     await ceiling.stop();
+  }
+}
+
+async function frameworkFloor(ctx: Context, file: string, path: string, ceiling: Proc) {
+  const hono = await startDeno({
+    name: "reference-hono-static",
+    script: "bench/ceilings/hono_static.ts",
+    env: { BENCH_RESPONSE_FILE: file },
+    cwd: ctx.realDir,
+  });
+  try {
+    const runs = await alternate(
+      "P1 framework floor",
+      staticTarget("one-route Hono app", hono, path, "GET", KEY),
+      staticTarget("bare Deno.serve", ceiling, path, "GET", KEY),
+    );
+    throughputRow(
+      "P1",
+      "reference: a one-route Hono app answering the same bytes (no middleware)",
+      "none",
+      runs,
+      undefined,
+    );
+  } finally {
+    await hono.stop();
   }
 }
 
@@ -217,7 +252,7 @@ async function embeddedProducts(ctx: Context) {
     );
     if (want("P1")) {
       log("P1: cached GET, products on embedded stores (PGlite + LRU)");
-      await p1(ctx, products, "PGlite + in-process LRU", "lru");
+      await p1(ctx, products, "PGlite + in-process LRU", "lru", true);
       rssRow(
         "products RSS after P1",
         "PGlite + LRU",
@@ -571,7 +606,14 @@ async function main() {
     "they, not the absolute numbers, compare across machines and noisy runs. Throughput figures " +
     "also give CPU time per request (utime + stime of the serving process over the measured run, " +
     "divided by the requests wrk completed): it does not depend on how much of a core the process " +
-    "got, though a busy machine still raises it (cache and scheduling effects; see the load).",
+    "got, though a busy machine still raises it (cache and scheduling effects; see the load). " +
+    "The rounds below give its kernel part (stime) too. On this VM a cached read's kernel time " +
+    "per request was about twice the ceiling's for the same system calls per request (strace), " +
+    "most of the difference in waking wrk on the other core (perf): a server slower than its " +
+    "ceiling finds wrk asleep more often, so the ratio of CPU per request exaggerates the gap.",
+    "",
+    "P1's framework floor is a one-route Hono app answering the captured bytes (no middleware), " +
+    "against the same bare `Deno.serve`: the part of the budget Hono itself takes.",
     "",
     "P3k is P3's purchase with a distinct `Idempotency-Key` on every request, against the same " +
     "bare conditional update. P4 is `POST /inventory` (a fresh product every request) against a " +

@@ -260,18 +260,18 @@ export async function clkTck(): Promise<number> {
 }
 
 /**
- * utime + stime (clock ticks) of one process, from /proc/<pid>/stat: fields 14 and 15, counted
+ * utime and stime (clock ticks) of one process, from /proc/<pid>/stat: fields 14 and 15, counted
  * after the `(comm)` field, which may itself contain spaces and parentheses.
  */
-export function cpuTicks(pid: number): number {
+export function cpuTimes(pid: number): { user: number; system: number } {
   const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields[0] is field 3
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) {
+  const user = Number(fields[11]);
+  const system = Number(fields[12]);
+  if (!Number.isFinite(user) || !Number.isFinite(system)) {
     throw new Error(`unreadable /proc/${pid}/stat: ${stat}`);
   }
-  return utime + stime;
+  return { user, system };
 }
 
 /** Socket inodes listening on `port` (IPv4 and IPv6), from /proc/net/tcp{,6}. */
