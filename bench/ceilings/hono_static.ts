@@ -6,16 +6,10 @@
  * env: PORT, BENCH_RESPONSE_FILE (JSON: { status, headers, body }).
  */
 import { Hono } from "hono";
+import { readCaptured } from "./captured.ts";
 
-interface Captured {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
+const captured = await readCaptured();
 
-const captured: Captured = JSON.parse(
-  await Deno.readTextFile(Deno.env.get("BENCH_RESPONSE_FILE")!),
-);
 const app = new Hono();
 app.get("/health", (c) => c.json({ meta: { status: "ok" } }));
 app.get("/products/:id", (c) => c.body(captured.body, captured.status as 200, captured.headers));
