@@ -199,13 +199,17 @@ export async function load(target: LoadTarget): Promise<Measured> {
       target.after?.(result);
       // wrk counts a dead server as socket errors and carries on: a figure from it means nothing.
       if (target.proc.exited()) throw new Error("the target exited");
-      const ticks = after.map((a, i) => a.user + a.system - before[i]!.user - before[i]!.system);
+      const used = after.map((a, i) => ({
+        user: a.user - before[i]!.user,
+        system: a.system - before[i]!.system,
+      }));
+      const ticks = used.map((u) => u.user + u.system);
       const perRequest = (t: number) => (t * tools.usPerTick) / result.requests;
       return {
         ...result,
         ticks: ticks[0] ?? NaN,
         cpuUs: perRequest(ticks[0] ?? NaN),
-        kernelUs: perRequest(after[0] ? after[0].system - before[0]!.system : NaN),
+        kernelUs: perRequest(used[0]?.system ?? NaN),
         othersUs: Object.fromEntries(
           procs.slice(1).map((p, i) => [p.name, perRequest(ticks[i + 1]!)]),
         ),
