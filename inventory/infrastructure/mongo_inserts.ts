@@ -10,6 +10,13 @@ export function isDuplicateKey(error: unknown): boolean {
 /**
  * Inserts every document in one unordered `insertMany`; a document whose key is taken is left as
  * it is, and returned. Any other failure is thrown.
+ *
+ * The driver reports every failure of an insertMany as a MongoBulkWriteError, a network error or a
+ * failed server selection included (with no write errors at all, and the cause as its message):
+ * only a bulk error whose write errors are all duplicate keys, and account for every document not
+ * inserted, means the rest is in. Taking "every write error is a duplicate" alone as that (true of
+ * an empty list) made a copy that was never sent look done: under store faults the ledger lost
+ * movements it had removed from the record, and a cart's undo could no longer find its hold.
  */
 export async function insertKeepingFirst<T extends { _id: string }>(
   collection: Collection<T>,
@@ -23,14 +30,20 @@ export async function insertKeepingFirst<T extends { _id: string }>(
     });
     return [];
   } catch (error) {
-    const writeErrors = (error as { writeErrors?: { code?: number; index: number }[] })
-      .writeErrors;
+    const { writeErrors, insertedCount } = error as {
+      writeErrors?: { code?: number; index: number }[];
+      insertedCount?: number;
+    };
     if (writeErrors === undefined) {
       if (isDuplicateKey(error)) return docs;
       throw error;
     }
-    if (!writeErrors.every((e) => e.code === DUPLICATE_KEY)) throw error;
-    const taken = new Set(writeErrors.map((e) => e.index));
+    const taken = new Set(
+      writeErrors.filter((e) => e.code === DUPLICATE_KEY).map((e) => e.index),
+    );
+    const accounted = taken.size === writeErrors.length && taken.size > 0 &&
+      (insertedCount === undefined || insertedCount + taken.size === docs.length);
+    if (!accounted) throw error;
     return docs.filter((_, i) => taken.has(i));
   }
 }
