@@ -273,13 +273,15 @@ Deno.test({
             const statuses = countBy(sent, ({ r }) => r.status);
             // Whatever a failure left pending is settled by the sweepers once its lease ran out.
             let settledMs = -1;
+            let unsettled = "";
             const started = performance.now();
             while (performance.now() - started < 30_000) {
               try {
                 await assertHeldMatches(instances[1]!, ids, 40);
                 settledMs = Math.round(performance.now() - started);
                 break;
-              } catch {
+              } catch (err) {
+                unsettled = err instanceof Error ? err.message : String(err);
                 await sleep(500);
               }
             }
@@ -302,7 +304,7 @@ Deno.test({
               held: held.size,
               proxy: proxy.stats,
             });
-            assert.ok(settledMs >= 0, "settled within 30 s");
+            assert.ok(settledMs >= 0, `settled within 30 s: ${unsettled}`);
             assert.deepEqual(
               wrong.map(({ r }) => show(r)).slice(0, 5),
               [],
