@@ -68,6 +68,32 @@ async function heldUnits(base: string, products: string[]): Promise<Map<string, 
   return held;
 }
 
+/**
+ * Whether a product's ledger (`GET /inventory/{id}/movements`, every page) is whole: movements
+ * 1, 2, 3, … with no gap, summing to the record's quantity and reserved units. Null when it is.
+ */
+async function ledgerProblem(base: string, id: string): Promise<string | null> {
+  // deno-lint-ignore no-explicit-any
+  const movements: any[] = [];
+  for (let path: string | null = `/inventory/${id}/movements?page[size]=100`; path;) {
+    const r = await call(base, path);
+    assert.equal(r.status, 200, show(r));
+    movements.push(...r.doc.data);
+    const next: string | undefined = r.doc.links?.next;
+    path = next ? new URL(next).pathname + new URL(next).search : null;
+  }
+  const level = await levelOf(base, id);
+  const sequences = movements.map((m) => m.attributes.sequence);
+  const gap = sequences.findIndex((q, i) => q !== i + 1);
+  const sum = (field: string) => movements.reduce((n, m) => n + m.attributes[field], 0);
+  if (gap >= 0) return `${id}: movement ${gap + 1} missing (${sequences.length} listed)`;
+  if (sum("delta") !== level.quantity || sum("reserved_delta") !== level.reserved) {
+    return `${id}: movements sum to ${sum("delta")}/${sum("reserved_delta")}, ` +
+      `the record holds ${level.quantity}/${level.reserved}`;
+  }
+  return null;
+}
+
 /** The invariant, checked through the API; returns per-product figures. */
 async function assertHeldMatches(base: string, products: string[], stocked: number) {
   const held = await heldUnits(base, products);
@@ -297,14 +323,17 @@ Deno.test({
             const errors = sent.filter(({ r }) =>
               r.status >= 400 && errorDocumentProblem(r) !== null
             );
+            const ledgers = await Promise.all(ids.map((id) => ledgerProblem(instances[1]!, id)));
             figures("8 carts store faults", {
               carts: sent.length,
               statuses,
               settled_after_load_ms: settledMs,
+              ledgers_whole: ledgers.every((p) => p === null),
               held: held.size,
               proxy: proxy.stats,
             });
             assert.ok(settledMs >= 0, `settled within 30 s: ${unsettled}`);
+            assert.deepEqual(ledgers.filter((p) => p !== null), [], "every ledger whole");
             assert.deepEqual(
               wrong.map(({ r }) => show(r)).slice(0, 5),
               [],
