@@ -11,9 +11,9 @@ export function isDuplicateKey(error: unknown): boolean {
  * Inserts every document in one unordered `insertMany`; a document whose key is taken is left as
  * it is, and returned. Any other failure is thrown.
  *
- * The driver reports every failure of an insertMany as a MongoBulkWriteError, a network error or a
- * failed server selection included (with no write errors at all, and the cause as its message):
- * only a bulk error whose write errors are all duplicate keys, and account for every document not
+ * Once a server is selected, the driver reports any failure of the insert as a MongoBulkWriteError,
+ * a connection cut under it included (with no write errors at all, the cause as its message): only
+ * a bulk error whose write errors are all duplicate keys, and account for every document not
  * inserted, means the rest is in. Taking "every write error is a duplicate" alone as that (true of
  * an empty list) made a copy that was never sent look done: under store faults the ledger lost
  * movements it had removed from the record, and a cart's undo could no longer find its hold.
