@@ -14,17 +14,24 @@ interface Pending {
   deadline: number;
   reject: (reason: unknown) => void;
   what: string;
+  /** Settled, or timed out. */
+  done: boolean;
 }
 
 /**
  * `withTimeout` for calls made many at a time under one budget, such as a pool's queries: one timer
  * for the whole group instead of one per call (a timer cost ~2.5 µs a call, measured). Calls share
- * the budget, so the oldest pending call is always the next to expire: the timer is armed for it,
- * re-armed when it fires early, and cleared whenever nothing is pending, so an idle group holds no
- * timer.
+ * the budget, so they expire in the order they started: they wait in a FIFO, the timer is armed for
+ * the oldest pending one, re-armed when it fires early, and cleared whenever nothing is pending, so
+ * an idle group holds no timer. Speed trick: a call that settles is only marked, and the queue's
+ * head skips marked calls; a Set of pending calls in its place cost 2.3–3.1 µs a call against
+ * 0.3–0.4 µs (deno bench, 50 calls at a time, 3 runs, 2026-12-02).
  */
 export class DeadlineGroup {
-  readonly #pending = new Set<Pending>();
+  /** Calls in the order they started; `#head` indexes the oldest not yet settled. */
+  #fifo: Pending[] = [];
+  #head = 0;
+  #pending = 0;
   readonly #ms: number;
   readonly #what: string;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -40,8 +47,9 @@ export class DeadlineGroup {
    */
   run<T>(promise: Promise<T>, what = this.#what): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const entry: Pending = { deadline: performance.now() + this.#ms, reject, what };
-      this.#pending.add(entry);
+      const entry: Pending = { deadline: performance.now() + this.#ms, reject, what, done: false };
+      this.#fifo.push(entry);
+      this.#pending++;
       if (this.#timer === undefined) this.#arm(this.#ms);
       promise.then(
         (value) => {
@@ -58,14 +66,27 @@ export class DeadlineGroup {
 
   /** Calls under way. */
   get size(): number {
-    return this.#pending.size;
+    return this.#pending;
   }
 
   #done(entry: Pending): void {
-    this.#pending.delete(entry);
-    if (this.#pending.size === 0 && this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
+    if (entry.done) return;
+    entry.done = true;
+    if (--this.#pending === 0) {
+      this.#fifo = [];
+      this.#head = 0;
+      if (this.#timer !== undefined) {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+      }
+      return;
+    }
+    // Some call is still pending, so this stops at it.
+    const fifo = this.#fifo;
+    while (fifo[this.#head]!.done) fifo[this.#head++] = undefined as unknown as Pending;
+    if (this.#head > 1024 && this.#head * 2 > fifo.length) {
+      this.#fifo = fifo.slice(this.#head);
+      this.#head = 0;
     }
   }
 
@@ -76,12 +97,10 @@ export class DeadlineGroup {
   #expire(): void {
     this.#timer = undefined;
     const now = performance.now();
-    for (const entry of this.#pending) {
-      if (entry.deadline > now) {
-        this.#arm(entry.deadline - now);
-        return;
-      }
-      this.#pending.delete(entry);
+    while (this.#pending > 0) {
+      const entry = this.#fifo[this.#head]!;
+      if (entry.deadline > now) return this.#arm(entry.deadline - now);
+      this.#done(entry);
       entry.reject(
         new DOMException(`${entry.what} timed out after ${this.#ms} ms`, "TimeoutError"),
       );

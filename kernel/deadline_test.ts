@@ -42,3 +42,17 @@ Deno.test("DeadlineGroup holds no timer once idle (the test's op sanitizer would
   await Promise.all([group.run(after(1, 1)), group.run(after(2, 2))]);
   assert.equal(group.size, 0);
 });
+
+Deno.test("DeadlineGroup keeps the deadlines of pending calls while thousands of others settle out of order", async () => {
+  const group = new DeadlineGroup(60, "query");
+  const stuck = group.run(never());
+  const answers = Array.from({ length: 3000 }, (_, i) => group.run(after(i % 7, i)));
+  const late = group.run(never(), "late query");
+  assert.deepEqual(await Promise.all(answers), answers.map((_, i) => i));
+  assert.equal(group.size, 2);
+  await assert.rejects(stuck, (err: DOMException) => err.name === "TimeoutError");
+  await assert.rejects(late, /late query timed out after 60 ms/);
+  assert.equal(group.size, 0);
+  // Still in working order once idle again.
+  assert.equal(await group.run(after(1, "again")), "again");
+});
