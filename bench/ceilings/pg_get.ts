@@ -16,7 +16,7 @@ const SELECT = `SELECT ${COLUMNS} FROM products WHERE id = $1`;
 const sql = postgres(Deno.env.get("DATABASE_URL")!, {
   max: 10,
   connect_timeout: 5,
-  idle_timeout: 60,
+  idle_timeout: 0,
   // As the service: pipelining makes postgres.js slow down under sustained load (see
   // products/infrastructure/postgres_client.ts), and the ceiling should be the driver at its best.
   // Read by postgres.js (src/index.js) but missing from its type declarations.
