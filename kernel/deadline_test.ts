@@ -56,3 +56,26 @@ Deno.test("DeadlineGroup keeps the deadlines of pending calls while thousands of
   // Still in working order once idle again.
   assert.equal(await group.run(after(1, "again")), "again");
 });
+
+Deno.test("DeadlineGroup drops settled calls from its queue while others stay pending", async () => {
+  const group = new DeadlineGroup(200, "query");
+  // Settling in the order they started, in waves, while the last one never does: the queue's
+  // settled head is dropped as it goes, and the last call still times out on its deadline.
+  const answers = Array.from({ length: 4000 }, (_, i) => group.run(after(Math.floor(i / 800), i)));
+  const late = group.run(never(), "late query");
+  assert.deepEqual(await Promise.all(answers), answers.map((_, i) => i));
+  assert.equal(group.size, 1);
+  await assert.rejects(late, /late query timed out after 200 ms/);
+  assert.equal(group.size, 0);
+});
+
+Deno.test("DeadlineGroup counts a call once when it settles after it timed out", async () => {
+  const group = new DeadlineGroup(50, "query");
+  const slow = group.run(after(70, "too late"));
+  await assert.rejects(slow, /query timed out after 50 ms/);
+  const other = assert.rejects(group.run(never()), /query timed out after 50 ms/);
+  await after(30, null); // the slow call has settled meanwhile, after its timeout
+  assert.equal(group.size, 1);
+  await other;
+  assert.equal(group.size, 0);
+});
