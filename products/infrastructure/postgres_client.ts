@@ -21,8 +21,10 @@ export function postgresClient(url: string, options: PostgresClientOptions = {})
     // Connections are kept while the service runs (postgres.js's default; it still replaces each
     // after its max_lifetime of 30–60 min). Speed trick: an idle timeout is a timer set each time a
     // connection goes idle and cleared when the next query takes it, and admission control (limit =
-    // pool size) makes every query of a busy pool do both: 3 % of an uncached read's JavaScript
-    // time, and with the garbage of those timers ~6 % (profiles of wrk -t1 -c50, 2026-12-02).
+    // pool size) makes every query of a busy pool do both: node timers were 3 % of an uncached
+    // read's busy time. With DeadlineGroup's queue (kernel/deadline.ts), timers, deadlines and
+    // garbage collection fell from 17 % to 8 % of it (CPU profiles, wrk -t1 -c50, 2026-12-02);
+    // P2's wrk rounds are too noisy on this VM to show it (0.59 before, 0.60 after).
     idle_timeout: 0,
     // One query at a time per connection. With pipelining (the default, up to 100), postgres.js's
     // connection queues gather a hole per pipelined query and only compact when they drain, so
