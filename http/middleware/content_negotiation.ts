@@ -51,7 +51,9 @@ export function jsonApiContentNegotiation(): MiddlewareHandler<AppEnv> {
       }
     }
     const accept = c.req.header("Accept");
-    if (accept) {
+    // Without a `;` no media range carries parameters, so none can be refused: most clients send
+    // a plain `application/vnd.api+json` or `*/*`, and skip the parse.
+    if (accept?.includes(";")) {
       const jsonApiRanges = splitUnquoted(accept, ",").map(parseMediaRange).filter((r) =>
         r.type === JSONAPI_MEDIA_TYPE
       );

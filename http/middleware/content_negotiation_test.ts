@@ -154,6 +154,7 @@ Deno.test("jsonApiContentNegotiation() accepts Accept with one plain JSON:API en
     "*/*",
     "application/*",
     "application/json",
+    `application/json, ${JSONAPI_MEDIA_TYPE}`,
     "text/html, application/xhtml+xml;q=0.9, */*;q=0.8",
   ];
   for (const accept of accepts) {
