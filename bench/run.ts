@@ -592,7 +592,9 @@ async function main() {
             multi.map(([n, t]) => `${n} (pids ${t.tree.join(", ")})`).join(", ")
           }.`
           : `, and none had a child process (\`deno run\` serves in the process it starts).`) +
-        ` Stores' own CPU (PostgreSQL, FerretDB, the Upstash gateway) is not counted.`,
+        ` Stores' own CPU (PostgreSQL, FerretDB, the Upstash gateway) is not in any figure's ` +
+        `ratio; the MongoDB-wire server's, when it runs on this machine, is reported beside P3 ` +
+        `and P3k in the details.`,
     );
   }
   const missed = rows.filter((r) => r.met === "**NO**").map((r) =>

@@ -12,7 +12,16 @@
  *
  * Also the P6 rows "inventory RSS idle" and "inventory RSS after P3".
  */
-import { CONFIG, type Proc, REPO, rssMb, sleep, startDeno, trackHelper } from "./procs.ts";
+import {
+  CONFIG,
+  localListener,
+  type Proc,
+  REPO,
+  rssMb,
+  sleep,
+  startDeno,
+  trackHelper,
+} from "./procs.ts";
 import { uniqueHeaderScript, walkScript, type WrkResult } from "./wrk.ts";
 import { fmt, loadAverage, median } from "./report.ts";
 import type { BenchStores } from "./stores.ts";
@@ -136,12 +145,31 @@ async function purchases(ctx: Context, productsReal: Proc, inventory: Proc) {
     env: { MONGODB_URL: ctx.realEnv.inventory("").MONGODB_URL!, MONGODB_DB: ctx.stores.mongoDb },
     cwd: ctx.realDir,
   });
+  // The store's own CPU per request, beside the two sides', when it runs on this machine: with
+  // writes serialized, the test server is the limit of both, so its work per request sets the ratio.
+  const port = Number(new URL(ctx.realEnv.inventory("").MONGODB_URL!).port || 27017);
+  const server = localListener(STORE_SERVER, port);
   try {
-    if (want("P3")) await runP3(productsReal, inventory, ceiling);
-    if (want("P3K")) await runP3k(productsReal, inventory, ceiling);
+    if (want("P3")) await runP3(productsReal, inventory, ceiling, server);
+    if (want("P3K")) await runP3k(productsReal, inventory, ceiling, server);
   } finally {
     await ceiling.stop();
   }
+}
+
+const STORE_SERVER = "MongoDB-wire server";
+
+/** A details line: the store server's CPU per request on each side (medians), when it was read. */
+function storeCpuNote(fig: string, server: Proc | null, pairs: Pair[]) {
+  if (!server) return;
+  const us = (side: "service" | "ceiling") =>
+    median(pairs.map((p) => p[side].othersUs[STORE_SERVER] ?? NaN));
+  const [service, ceiling] = [us("service"), us("ceiling")];
+  details.push(
+    `- ${fig} CPU per request in the ${STORE_SERVER} (pid ${server.pid}), medians: for the ` +
+      `service ${fmt.us(service)}, for the ceiling ${fmt.us(ceiling)} ` +
+      `(${(service / ceiling).toFixed(2)}×)`,
+  );
 }
 
 async function ceilingCheck(ceiling: Proc, id: string, body: string, fig: string) {
@@ -163,7 +191,7 @@ async function stockNote(fig: string, inventory: Proc, id: string, pairs: Pair[]
   );
 }
 
-async function runP3(productsReal: Proc, inventory: Proc, ceiling: Proc) {
+async function runP3(productsReal: Proc, inventory: Proc, ceiling: Proc, server: Proc | null) {
   log("P3: PATCH /inventory/{id} purchases under contention, inventory on FerretDB");
   const id = await stockedProduct(productsReal, inventory, "Bench contended product", 100_000_000);
   const body = purchaseBody(id);
@@ -174,10 +202,21 @@ async function runP3(productsReal: Proc, inventory: Proc, ceiling: Proc) {
   );
   await ceilingCheck(ceiling, id, body, "P3");
   const path = `/inventory/${id}`;
+  const others = server ? [server] : [];
   const runs = await alternate(
     "P3",
-    staticTarget("inventory", inventory, path, "PATCH", WRITE_HEADERS, body),
-    staticTarget("bare Deno.serve + findOneAndUpdate", ceiling, path, "PATCH", WRITE_HEADERS, body),
+    { ...staticTarget("inventory", inventory, path, "PATCH", WRITE_HEADERS, body), others },
+    {
+      ...staticTarget(
+        "bare Deno.serve + findOneAndUpdate",
+        ceiling,
+        path,
+        "PATCH",
+        WRITE_HEADERS,
+        body,
+      ),
+      others,
+    },
   );
   throughputRow(
     "P3",
@@ -186,6 +225,7 @@ async function runP3(productsReal: Proc, inventory: Proc, ceiling: Proc) {
     runs,
     0.7,
   );
+  storeCpuNote("P3", server, runs.pairs);
   await stockNote("P3", inventory, id, runs.pairs);
   rssRow("inventory RSS after P3", FERRET, await rssMb(inventory.pid), "—", false);
 }
@@ -196,7 +236,7 @@ async function runP3(productsReal: Proc, inventory: Proc, ceiling: Proc) {
  * completed with the answer. On a product of its own (the keys pile up in its `ops` list). The
  * ceiling gets the same requests and ignores the key: the bare conditional update, as in P3.
  */
-async function runP3k(productsReal: Proc, inventory: Proc, ceiling: Proc) {
+async function runP3k(productsReal: Proc, inventory: Proc, ceiling: Proc, server: Proc | null) {
   log("P3k: keyed PATCH /inventory/{id} purchases (a new Idempotency-Key each), on FerretDB");
   const id = await stockedProduct(productsReal, inventory, "Bench keyed product", 100_000_000);
   const body = purchaseBody(id);
@@ -207,6 +247,7 @@ async function runP3k(productsReal: Proc, inventory: Proc, ceiling: Proc) {
     name,
     url: `${proc.url}${path}`,
     proc,
+    others: server ? [server] : [],
     connections: S.connections,
     script: () =>
       uniqueHeaderScript({
@@ -253,6 +294,7 @@ async function runP3k(productsReal: Proc, inventory: Proc, ceiling: Proc) {
     result,
     0.5,
   );
+  storeCpuNote("P3k", server, result.pairs);
   await stockNote("P3k", inventory, id, result.pairs);
 }
 

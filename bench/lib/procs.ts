@@ -321,6 +321,48 @@ export function servingPids(proc: Proc): { serving: number[]; tree: number[] } {
 }
 
 /**
+ * The local process listening on `port` (a store the environment started, such as the test rig's
+ * MongoDB-wire server), as a Proc whose CPU time can be read beside a target's; null when no
+ * process of this machine listens there (a remote store). Never registered: the bench does not
+ * own it, and its stop() leaves it running.
+ */
+export function localListener(name: string, port: number): Proc | null {
+  const inodes = listeningInodes(port);
+  if (inodes.size === 0) return null;
+  for (const entry of Deno.readDirSync("/proc")) {
+    const pid = Number(entry.name);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+        try {
+          const m = Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`).match(/^socket:\[(\d+)\]$/);
+          if (!m || !inodes.has(m[1]!)) continue;
+          const exited = () => {
+            try {
+              Deno.statSync(`/proc/${pid}/stat`);
+              return false;
+            } catch {
+              return true;
+            }
+          };
+          return {
+            name,
+            pid,
+            port,
+            url: `tcp://127.0.0.1:${port}`,
+            logPath: "",
+            exited,
+            exitStatus: () => exited() ? "gone" : undefined,
+            stop: () => Promise.resolve(),
+          };
+        } catch { /* fd closed meanwhile */ }
+      }
+    } catch { /* process gone, or not ours to read */ }
+  }
+  return null;
+}
+
+/**
  * Ends every process still registered and removes the temporary directories, or keeps them (the
  * service logs are there) and returns their paths when `keepDirs` is set, after a failure.
  */
