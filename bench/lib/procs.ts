@@ -294,6 +294,19 @@ function listeningInodes(port: number): Set<string> {
   return inodes;
 }
 
+/** Whether `pid` has one of the socket `inodes` among its open files. */
+function holdsSocket(pid: number, inodes: Set<string>): boolean {
+  try {
+    for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`).match(/^socket:\[(\d+)\]$/);
+        if (m && inodes.has(m[1]!)) return true;
+      } catch { /* fd closed meanwhile */ }
+    }
+  } catch { /* process gone, or not ours to read */ }
+  return false;
+}
+
 /**
  * The processes of `proc`'s tree that hold its listening socket (the ones that serve), and the
  * whole tree. Throws when none of them does: a figure measured on another pid would mean nothing.
@@ -301,17 +314,7 @@ function listeningInodes(port: number): Set<string> {
 export function servingPids(proc: Proc): { serving: number[]; tree: number[] } {
   const inodes = listeningInodes(proc.port);
   const tree = processTree(proc.pid);
-  const serving = tree.filter((pid) => {
-    try {
-      for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
-        try {
-          const m = Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`).match(/^socket:\[(\d+)\]$/);
-          if (m && inodes.has(m[1]!)) return true;
-        } catch { /* fd closed meanwhile */ }
-      }
-    } catch { /* process gone */ }
-    return false;
-  });
+  const serving = tree.filter((pid) => holdsSocket(pid, inodes));
   if (serving.length === 0) {
     throw new Error(
       `${proc.name}: no process of its tree (${tree.join(", ")}) listens on port ${proc.port}`,
@@ -329,37 +332,28 @@ export function servingPids(proc: Proc): { serving: number[]; tree: number[] } {
 export function localListener(name: string, port: number): Proc | null {
   const inodes = listeningInodes(port);
   if (inodes.size === 0) return null;
-  for (const entry of Deno.readDirSync("/proc")) {
-    const pid = Number(entry.name);
-    if (!Number.isInteger(pid)) continue;
+  const pid = [...Deno.readDirSync("/proc")].map((e) => Number(e.name)).find((pid) =>
+    Number.isInteger(pid) && holdsSocket(pid, inodes)
+  );
+  if (pid === undefined) return null;
+  const exited = () => {
     try {
-      for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
-        try {
-          const m = Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`).match(/^socket:\[(\d+)\]$/);
-          if (!m || !inodes.has(m[1]!)) continue;
-          const exited = () => {
-            try {
-              Deno.statSync(`/proc/${pid}/stat`);
-              return false;
-            } catch {
-              return true;
-            }
-          };
-          return {
-            name,
-            pid,
-            port,
-            url: `tcp://127.0.0.1:${port}`,
-            logPath: "",
-            exited,
-            exitStatus: () => exited() ? "gone" : undefined,
-            stop: () => Promise.resolve(),
-          };
-        } catch { /* fd closed meanwhile */ }
-      }
-    } catch { /* process gone, or not ours to read */ }
-  }
-  return null;
+      Deno.statSync(`/proc/${pid}/stat`);
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  return {
+    name,
+    pid,
+    port,
+    url: `tcp://127.0.0.1:${port}`,
+    logPath: "",
+    exited,
+    exitStatus: () => exited() ? "gone" : undefined,
+    stop: () => Promise.resolve(),
+  };
 }
 
 /**
