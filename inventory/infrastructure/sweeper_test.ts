@@ -3,6 +3,19 @@ import { Sweeper } from "./sweeper.ts";
 
 const log = { info() {}, warn() {}, error() {} };
 
+/**
+ * Resolves once `done()` holds, checking every few milliseconds. The rounds run on timers, so a
+ * busy machine (CI runs tests in parallel) may take far longer than an idle one: the test waits
+ * for what it needs, not for a guess at how long that takes.
+ */
+async function until(done: () => boolean, what: string, withinMs = 10_000): Promise<void> {
+  const end = performance.now() + withinMs;
+  while (!done()) {
+    if (performance.now() > end) throw new Error(`still waiting for ${what} after ${withinMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
 Deno.test("Sweeper runs rounds one at a time, at once after a full batch, and stops cleanly", async () => {
   const rounds: number[] = [];
   let running = 0;
@@ -21,7 +34,7 @@ Deno.test("Sweeper runs rounds one at a time, at once after a full batch, and st
       return results.shift() ?? 0;
     },
   }).start();
-  await new Promise((resolve) => setTimeout(resolve, 60));
+  await until(() => rounds.length >= 4, "four rounds");
   await sweeper.stop();
   const after = rounds.length;
   await new Promise((resolve) => setTimeout(resolve, 20));
@@ -42,7 +55,7 @@ Deno.test("Sweeper survives a failing round and reports it", async () => {
       return calls === 1 ? Promise.reject(new Error("store down")) : Promise.resolve(0);
     },
   }).start();
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  await until(() => calls >= 2, "a round after the failed one");
   await sweeper.stop();
   assert.ok(calls >= 2);
   assert.deepEqual(warnings, ["reservation.sweep_round_failed"]);
