@@ -1,20 +1,8 @@
 import assert from "node:assert/strict";
+import { until } from "../../tests/support/until.ts";
 import { Sweeper } from "./sweeper.ts";
 
 const log = { info() {}, warn() {}, error() {} };
-
-/**
- * Resolves once `done()` holds, checking every few milliseconds. The rounds run on timers, so a
- * busy machine (CI runs tests in parallel) may take far longer than an idle one: the test waits
- * for what it needs, not for a guess at how long that takes.
- */
-async function until(done: () => boolean, what: string, withinMs = 10_000): Promise<void> {
-  const end = performance.now() + withinMs;
-  while (!done()) {
-    if (performance.now() > end) throw new Error(`still waiting for ${what} after ${withinMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
 
 Deno.test("Sweeper runs rounds one at a time, at once after a full batch, and stops cleanly", async () => {
   const rounds: number[] = [];
