@@ -52,7 +52,7 @@ Deno.test({
     });
     const name = `${dbName}_${crypto.randomUUID().slice(0, 8)}`;
     const client = new MongoClient(`mongodb://127.0.0.1:${proxy.port}/`, {
-      serverSelectionTimeoutMS: 500,
+      serverSelectionTimeoutMS: 3000,
     });
     const direct = new MongoClient(url!, { serverSelectionTimeoutMS: 3000 });
     try {
