@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { jsonApiBody } from "../support/jsonapi.ts";
+import { until } from "../support/until.ts";
 
 /** Support for end-to-end tests: both services as real `deno run` processes on free ports. */
 
@@ -180,15 +181,15 @@ export async function waitForLog(
   predicate: (line: LogLine) => boolean,
   timeoutMs = 5_000,
 ): Promise<LogLine> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = service.logs().find(predicate);
-    if (found) return found;
-    if (Date.now() > deadline) {
-      assert.fail(`no matching ${service.name} log line within ${timeoutMs} ms`);
-    }
-    await sleep(25);
-  }
+  let found: LogLine | undefined;
+  // Every 25 ms: each look copies the service's log lines.
+  await until(
+    () => (found = service.logs().find(predicate)) !== undefined,
+    `a matching ${service.name} log line`,
+    timeoutMs,
+    25,
+  );
+  return found!;
 }
 
 export interface RequestOptions {
