@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { until } from "../support/until.ts";
 import { request, startService, waitForLog } from "./services.ts";
 
 const IN_FLIGHT = 20;
@@ -33,10 +34,7 @@ Deno.test({
           body: { data: { type: "inventory", attributes: { product_id: id, quantity: 1 } } },
         })
       );
-      const deadline = Date.now() + 10_000;
-      while (received < IN_FLIGHT && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await until(() => received >= IN_FLIGHT, "the requests to reach products", 10_000, 10);
       assert.equal(received, IN_FLIGHT, "every request reached products before the signal");
       const stopped = inventory.stop(); // SIGTERM now; asserts exit code 0
       const answers = await Promise.all(inFlight);
